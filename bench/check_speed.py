@@ -1,0 +1,69 @@
+"""Code-engine throughput against biip on the same mixed corpus, in one run.
+
+    .venv/bin/python bench/check_speed.py [--n 100000]
+
+Prints µs/code for both and, last, a JSON object whose `ratio` is biip's time
+divided by this engine's time (higher is better for UDI Edge).
+"""
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import biip  # noqa: E402
+
+import udi_codes  # noqa: E402
+from bench import corpus  # noqa: E402
+
+
+def run_engine(codes):
+    t = time.perf_counter()
+    valid = 0
+    for c in codes:
+        valid += udi_codes.parse(c, "read", "2026-11-22")["valid"]
+    return time.perf_counter() - t, valid
+
+
+def run_biip(codes):
+    t = time.perf_counter()
+    ok = 0
+    for c in codes:
+        try:
+            biip.parse(c)
+            ok += 1
+        except Exception:  # biip raises ParseError on what it cannot read
+            pass
+    return time.perf_counter() - t, ok
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=100_000)
+    args = ap.parse_args()
+    codes = corpus.make(args.n)
+    run_engine(codes[:2000])  # warm caches of both, equally
+    run_biip(codes[:2000])
+    t_engine, valid = run_engine(codes)
+    t_biip, biip_ok = run_biip(codes)
+    us_engine = t_engine / len(codes) * 1e6
+    us_biip = t_biip / len(codes) * 1e6
+    print("codes: %d (engine: %d valid; biip parsed %d without exception)" % (len(codes), valid, biip_ok))
+    print("udi_codes: %.1f µs/code" % us_engine)
+    print("biip:      %.1f µs/code" % us_biip)
+    print(json.dumps({
+        "codes": len(codes),
+        "engine_us_per_code": round(us_engine, 2),
+        "biip_us_per_code": round(us_biip, 2),
+        "ratio": round(t_biip / t_engine, 2),
+        "python": platform.python_version(),
+        "machine": "%s, %d cores" % (platform.machine(), os.cpu_count()),
+    }))
+
+
+if __name__ == "__main__":
+    main()

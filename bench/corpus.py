@@ -1,0 +1,74 @@
+"""Deterministic mixed corpus of codes as they arrive on Chinese medical
+packaging lines: mostly GS1 DataMatrix UDI scans, plus GS1-128, EAN-13,
+bracketed HRI, Digital Link, HIBC, MA, 20-digit drug codes and NHSA codes,
+with a share of broken ones (check digit, date, missing GS, unknown AI)."""
+
+import random
+
+from udi_codes import checkchars, gs1
+
+LOT_CHARS = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789-"
+
+
+def gtin(rng, indicator="0"):
+    body = indicator + "69" + "".join(rng.choice("0123456789") for _ in range(10))
+    return body + checkchars.gs1_mod10(body)
+
+
+def yymmdd(rng):
+    return "%02d%02d%02d" % (rng.randint(24, 31), rng.randint(1, 12), rng.randint(1, 28))
+
+
+def word(rng, lo, hi):
+    return "".join(rng.choice(LOT_CHARS) for _ in range(rng.randint(lo, hi)))
+
+
+def udi_pairs(rng):
+    pairs = [("01", gtin(rng, rng.choice("0001123")))]
+    if rng.random() < 0.6:
+        pairs.append(("11", yymmdd(rng)))
+    pairs.append(("17", yymmdd(rng)))
+    pairs.append(("10", word(rng, 4, 12)))
+    if rng.random() < 0.8:
+        pairs.append(("21", word(rng, 6, 16)))
+    return pairs
+
+
+def broken(rng, scan):
+    kind = rng.randrange(4)
+    if kind == 0:  # check digit
+        return scan[:16] + str((int(scan[16]) + 1) % 10) + scan[17:]
+    if kind == 1:  # month 13
+        i = scan.find("17", 17)
+        return scan[: i + 4] + "13" + scan[i + 6 :] if i > 0 else scan + "x"
+    if kind == 2:  # missing GS
+        return scan.replace("\x1d", "")
+    return scan + "\x1d9912" + "".join(rng.choice("ab ") for _ in range(3))  # space not in CSET 82
+
+
+def make(n, seed=20261122):
+    rng = random.Random(seed)
+    out = []
+    for _ in range(n):
+        r = rng.random()
+        if r < 0.55:
+            scan = gs1.to_scan_data(udi_pairs(rng), "]d2")
+            out.append(broken(rng, scan) if rng.random() < 0.1 else scan)
+        elif r < 0.65:
+            out.append(gs1.to_scan_data(udi_pairs(rng), "]C1"))
+        elif r < 0.72:
+            out.append("]E0" + gtin(rng)[1:])
+        elif r < 0.77:
+            out.append(gs1.to_hri(udi_pairs(rng)))
+        elif r < 0.81:
+            out.append("]Q1" + gs1.to_dl_uri(udi_pairs(rng)))
+        elif r < 0.85:
+            body = "+H%03d%s%d" % (rng.randint(100, 999), word(rng, 4, 8).replace("-", "A"), rng.randint(0, 3))
+            out.append(body + checkchars.hibc_mod43(body))
+        elif r < 0.88:
+            out.append("MA.156.M0.100350.01004YA10017.L%s.E%s.C3" % (word(rng, 4, 8).replace("-", "A"), yymmdd(rng)))
+        elif r < 0.97:
+            out.append("8" + "".join(rng.choice("0123456789") for _ in range(19)))
+        else:
+            out.append("C" + "".join(rng.choice("0123456789") for _ in range(19)))
+    return out

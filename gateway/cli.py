@@ -1,0 +1,93 @@
+"""udi-edge command line: one entry for every job the project runs."""
+
+import argparse
+import json
+import sys
+
+import udi_codes
+
+GS_SPELLINGS = ("\\x1d", "\\x1D", "<GS>", "{GS}")
+
+
+def unescape_gs(arg):
+    # Shells cannot pass byte 0x1D easily; accept the usual spellings.
+    for s in GS_SPELLINGS:
+        arg = arg.replace(s, "\x1d")
+    return arg
+
+
+def _dump(res):
+    return json.dumps(res, ensure_ascii=False)
+
+
+def bad_line_result(line, why):
+    # A batch line that is not {"raw": "..."}: an error result, not a crash.
+    res = udi_codes.R.new(None, "unknown")
+    udi_codes.R.error(res, "bad_input_line", why)
+    res["input"] = line[:200]
+    return udi_codes.R.finish(res)
+
+
+def cmd_check(args):
+    if args.jsonl:
+        out = sys.stdout
+        for line in sys.stdin:
+            line = line.rstrip("\r\n")
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError as e:
+                out.write(_dump(bad_line_result(line, "not JSON: %s" % e)) + "\n")
+                continue
+            if not isinstance(obj, dict) or not isinstance(obj.get("raw"), str):
+                out.write(_dump(bad_line_result(line, 'expected an object {"raw": "<string>"}')) + "\n")
+                continue
+            profile = obj.get("profile", args.profile)
+            if profile not in ("read", "print"):
+                profile = args.profile
+            today = obj.get("today") if isinstance(obj.get("today"), str) else args.today
+            out.write(_dump(udi_codes.parse(obj["raw"], profile, today)) + "\n")
+        out.flush()
+        return 0
+    if not args.raw:
+        print("udi-edge check: give codes as arguments, or --jsonl to read JSON lines from stdin", file=sys.stderr)
+        return 2
+    for raw in args.raw:
+        print(_dump(udi_codes.parse(unescape_gs(raw), args.profile, args.today)))
+    return 0
+
+
+def cmd_run(args):
+    # Until the gateway lands, the main job is a scanner station: every line
+    # a keyboard-wedge scanner (or a person) types is checked at once.
+    from gateway import station
+
+    return station.run(sys.stdin, sys.stdout, args.today, demo=args.demo)
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="udi-edge", description="UDI Edge: scan, check, print and verify medical traceability codes")
+    sub = p.add_subparsers(dest="cmd", required=True)
+
+    c = sub.add_parser("check", help="check codes and print one JSON result each")
+    c.add_argument("raw", nargs="*", help="scan data; write GS as \\x1d, <GS> or {GS}")
+    c.add_argument("--jsonl", action="store_true", help='read {"raw": ...} JSON lines from stdin, write one result per line')
+    c.add_argument("--profile", choices=("read", "print"), default="read")
+    c.add_argument("--today", help="reference date YYYY-MM-DD for expiry (default: today)")
+    c.set_defaults(func=cmd_check)
+
+    r = sub.add_parser("run", help="run UDI Edge (now: scanner station on stdin)")
+    r.add_argument("--today", help="reference date YYYY-MM-DD")
+    r.add_argument("--demo", action="store_true", help="check the built-in demo codes and exit")
+    r.set_defaults(func=cmd_run)
+    return p
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    return args.func(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+# UDI Edge code engine: one parse() entry for every code on Chinese medical
+# packaging.  Scheme modules (gs1, hibc, ma, ahm, cn_drug, nhsa) each export
+#   parse(data, res, opts) -> res
+# where data has the AIM symbology identifier stripped, res comes from
+# result.new(raw, scheme, symbology) and opts = {"profile": "read"|"print",
+# "today": "YYYY-MM-DD" or None}.  Modules fill res (errors, warnings, notes,
+# elements, di, pi, package_level, hri) but do not call result.finish() and do
+# not emit "expired": the dispatcher does both for every scheme.
+# See udi_codes/README.md for the MicroPython constraints every module obeys.
+
+from . import dates
+from . import result as R
+from . import symbology as S
+
+ENGINE_VERSION = "1.0.0"
+
+CODES = {
+    "unknown_scheme": "The data matches no known code scheme.",
+    "plain_carrier": "A symbology without FNC1 (]C0, ]d1, ]Q1 …) carries plain data, never GS1 element strings.",
+    "expired": "The expiry date is before the reference date.",
+    "internal_error": "The engine failed on this input (a bug: please report it with the raw data).",
+}
+
+
+def parse(raw, profile="read", today=None, rules=None):
+    # The single entry: any string a scanner, a keyboard wedge or a file
+    # gives -> result dict (see result.py).  Never raises.
+    # profile: "read" (scanning) or "print" (labels about to be printed);
+    # today: reference date "YYYY-MM-DD" for expiry and the century rule;
+    # rules: GS1 message-level rules to apply (default all: "mutex",
+    # "requisites", "repeats", "digsig_serial").
+    opts = {"profile": profile, "today": today or dates.today_iso(), "rules": rules}
+    if not isinstance(raw, str):
+        raw = _decode(raw)
+    sym, data = S.split(raw)
+    try:
+        res = _route(raw, sym, data, opts)
+    except Exception as e:  # the engine's contract is a result, not an exception
+        res = R.new(raw, "unknown", sym)
+        R.error(res, "internal_error", "engine error: %s" % e)
+    _expiry(res, opts)
+    return R.finish(res)
+
+
+def _decode(raw):
+    try:
+        return bytes(raw).decode("utf-8")
+    except Exception:
+        return "".join(chr(b) for b in bytes(raw))
+
+
+def _route(raw, sym, data, opts):
+    from . import gs1
+
+    if sym in S.GS1_MODE:
+        return gs1.parse(data, R.new(raw, "gs1", sym), opts)
+    if sym in S.GTIN_ONLY:
+        return gs1.parse_gtin(data, R.new(raw, "gs1", sym), opts, S.GTIN_ONLY[sym])
+    if _is_http(data):
+        from . import gs1_dl
+
+        return gs1_dl.parse(data, R.new(raw, "gs1", sym), opts)
+    res = _by_shape(raw, sym, data, opts)
+    if res is not None:
+        return res
+    if sym is None:
+        return _bare(raw, data, opts)
+    res = R.new(raw, "unknown", sym)
+    R.error(
+        res,
+        "plain_carrier",
+        "%s carries plain data; it is not GS1 element strings, HIBC, MA or a drug code" % S.name(sym),
+        0,
+    )
+    return res
+
+
+def _is_http(data):
+    head = data[:8]
+    return head.startswith("http://") or head.startswith("https://") or head.startswith("HTTP://") or head.startswith("HTTPS://")
+
+
+def _by_shape(raw, sym, data, opts):
+    # Schemes recognised by their own shape, with or without an identifier.
+    if data.startswith("+"):
+        from . import hibc
+
+        return hibc.parse(data, R.new(raw, "hibc", sym), opts)
+    if data.startswith("MA."):
+        from . import ma
+
+        return ma.parse(data, R.new(raw, "ma", sym), opts)
+    if data.startswith("MF"):
+        from . import ahm
+
+        return ahm.parse(data, R.new(raw, "ahm", sym), opts)
+    from . import cn_drug, nhsa
+
+    if len(data) == 20 and data[0] == "8" and dates.digits(data):
+        return cn_drug.parse(data, R.new(raw, "cn-drug", sym), opts)
+    scheme = nhsa.scheme_of(data)
+    if scheme:
+        return nhsa.parse(data, R.new(raw, scheme, sym), opts)
+    if sym is not None and cn_drug.looks_like(data):
+        return cn_drug.parse(data, R.new(raw, "cn-drug", sym), opts)
+    return None
+
+
+def _bare(raw, data, opts):
+    # No identifier and no scheme of its own shape: bracketed HRI, or digits
+    # that are GS1 element strings only if they parse completely and validly.
+    from . import gs1, cn_drug
+
+    if data.startswith("("):
+        return gs1.parse_hri(data, R.new(raw, "gs1", None), opts)
+    if data and dates.digits(data.replace(gs1.GS, "")):
+        res = gs1.parse(data, R.new(raw, "gs1", None), opts)
+        if not res["errors"]:
+            R.warning(res, "no_symbology_id", "no symbology identifier: read as GS1 element strings", 0)
+            return res
+        if len(data) in (8, 12, 13, 14):
+            res2 = gs1.parse_gtin(data, R.new(raw, "gs1", None), opts, len(data))
+            if not res2["errors"]:
+                R.warning(res2, "no_symbology_id", "no symbology identifier: read as a GTIN-%d" % len(data), 0)
+                return res2
+        if cn_drug.looks_like(data):
+            return cn_drug.parse(data, R.new(raw, "cn-drug", None), opts)
+        why = res["errors"][0]["message"]
+    else:
+        why = "no known scheme has this shape"
+    res = R.new(raw, "unknown", None)
+    R.error(res, "unknown_scheme", "not a recognised code: %s" % why, 0)
+    return res
+
+
+def _expiry(res, opts):
+    today = opts.get("today")
+    exp = res["pi"].get("expiry") if res["pi"] else None
+    if today and exp and len(exp) >= 10 and exp[:10] < today:
+        R.warning(res, "expired", "expired on %s (reference date %s)" % (exp[:10], today), "expiry")

@@ -1,0 +1,562 @@
+# GS1 element strings: scan data (GS = FNC1), bracketed HRI, the checks GS1's
+# Barcode Syntax Engine makes (AI table, components, linters, req/ex/repeats),
+# the healthcare profile on top, and the encoders (scan data, HRI, Digital
+# Link) that printing and the round-trip tests use.
+
+from . import dates
+from . import gs1_dict as D
+from . import result as R
+from .gs1_lint import LINTERS, TYPE_LINTER
+
+GS = "\x1d"
+# The Syntax Engine's limit on element strings in one message.
+MAX_AIS = 64
+
+# AI -> key in res["pi"] (the UDI production identifiers and friends).
+PI_KEYS = {
+    "10": "lot",
+    "21": "serial",
+    "17": "expiry",
+    "11": "production_date",
+    "13": "pack_date",
+    "15": "best_before",
+    "16": "sell_by",
+    "7003": "expiry_time",
+    "22": "cpv",
+    "240": "additional_id",
+    "250": "secondary_serial",
+    "30": "quantity",
+    "37": "count",
+    "02": "content_gtin",
+    "00": "sscc",
+}
+# AIs that identify the trade item (UDI-DI), in order of preference.
+DI_AIS = ("01", "03", "8006", "02")
+# Healthcare rule (GSCN 21-040): these dates must name a day.
+DD00_AIS = ("11", "17")
+# AIs that a missing GS most often swallows on medical packaging.
+SWALLOW_AIS = ("01", "10", "11", "17", "21", "30", "240", "7003")
+
+CODES = {
+    "empty_data": "No GS1 data after the symbology identifier.",
+    "unknown_ai": "No AI in the GS1 dictionary matches the data at this position.",
+    "ai_data_empty": "An AI has no data.",
+    "ai_data_too_short": "An AI's data is shorter than the dictionary allows.",
+    "ai_data_too_long": "An AI's data is longer than allowed, or a separator (GS/FNC1) is missing after it.",
+    "illegal_caret": "The data contains '^', which GS1 data never contains.",
+    "too_many_ais": "More AIs in one message than the Syntax Engine accepts (64).",
+    "bad_bracketed_ai": "The bracketed (HRI) input is malformed.",
+    "ai_exclusive": "Two AIs that must not appear together were found.",
+    "ai_required": "An AI is missing an AI it must be used with.",
+    "ai_repeated": "The same AI appears twice with different values.",
+    "digsig_needs_serial": "With a digital signature (8030) the key AI must carry its serial part.",
+    "dd00_date": "Day 00 in a production/expiry date (allowed by GS1 syntax, not for healthcare since 2025).",
+    "possible_missing_gs": "A variable-length value looks like it swallowed a following AI (missing GS).",
+    "no_symbology_id": "No symbology identifier: the code was assumed to be GS1 element strings.",
+    "bad_gtin": "A GTIN-only symbol (EAN/UPC/ITF-14) has the wrong length or digits.",
+}
+
+
+def ref_year(opts):
+    t = opts.get("today") or dates.today_iso()
+    if t:
+        return int(t[0:4])
+    return 2025  # no clock and no reference date: assume the engine's era
+
+
+def consume(ai, entry, data, pos, end):
+    # Apply the entry's components to data[pos:end] the way the Syntax
+    # Engine does: fixed components take their length, a variable one takes
+    # up to its maximum.  Returns (length consumed, structural error, content
+    # error); errors are (code, message).
+    p = pos
+    for typ, mn, mx, optional, linters in entry[D.COMPONENTS]:
+        remaining = end - p
+        if remaining <= 0 and optional:
+            break
+        if mn == mx:
+            n = mn
+            if remaining < n:
+                return p - pos, ("ai_data_too_short", "AI (%s) data is too short: needs %d more characters" % (ai, n - remaining)), None
+        else:
+            n = remaining if remaining < mx else mx
+            if n < mn:
+                return p - pos, ("ai_data_too_short", "AI (%s) data is too short" % ai), None
+        comp = data[p : p + n]
+        err = TYPE_LINTER[typ](comp)
+        if err is None:
+            for name in linters:
+                err = LINTERS[name](comp)
+                if err is not None:
+                    break
+        p += n
+        if err is not None:
+            return p - pos, None, (err[0], "AI (%s): %s" % (ai, err[1]))
+    return p - pos, None, None
+
+
+def parse_elements(data, res):
+    # Unbracketed element strings with GS separators -> [(ai, value)], or
+    # None after a structural error (the rest cannot be delimited).
+    pairs = []
+    n = len(data)
+    if n == 0:
+        R.error(res, "empty_data", "no GS1 data after the symbology identifier", 0)
+        return None
+    caret = data.find("^")
+    if caret >= 0:
+        R.error(res, "illegal_caret", "character '^' at position %d is not allowed in GS1 data" % caret, caret)
+        return None
+    pos = 0
+    while pos < n:
+        ln = D.ai_length(data, pos)
+        entry = D.lookup(data[pos : pos + ln]) if ln else None
+        if entry is None:
+            R.error(res, "unknown_ai", "no known GS1 AI at position %d ('%s')" % (pos, _clip(data[pos:])), pos)
+            return None
+        ai = data[pos : pos + ln]
+        pos += ln
+        end = data.find(GS, pos)
+        if end < 0:
+            end = n
+        used, structural, content = consume(ai, entry, data, pos, end)
+        if structural is not None:
+            R.error(res, structural[0], structural[1], ai)
+            return None
+        if used == 0:
+            R.error(res, "ai_data_empty", "AI (%s) has no data" % ai, ai)
+            return None
+        if entry[D.FNC1] and pos + used != end:
+            R.error(res, "ai_data_too_long", "AI (%s) data is too long or the GS separator after it is missing" % ai, ai)
+            return None
+        if content is not None:
+            R.error(res, content[0], content[1], ai)
+        pairs.append((ai, data[pos : pos + used]))
+        pos += used
+        if len(pairs) >= MAX_AIS and pos < n:  # even a trailing GS needs a slot
+            R.error(res, "too_many_ais", "more than %d AIs in one message" % MAX_AIS, pos)
+            return None
+        if pos < n and data[pos] == GS:
+            pos += 1  # superfluous separators after fixed-length AIs are tolerated
+    return pairs
+
+
+def parse_bracketed(data, res):
+    # "(01)...(17)..." with "\(" as an escaped bracket inside a value; a
+    # "|" separates a linear symbol's data from its composite component.
+    bar = data.find("|")
+    if bar >= 0:
+        linear = _parse_bracketed(data[:bar], res)
+        composite = _parse_bracketed(data[bar + 1 :], res) if linear is not None else None
+        if composite is None:
+            return None
+        if len(linear) + 1 + len(composite) > MAX_AIS:  # the separator takes a slot
+            R.error(res, "too_many_ais", "more than %d AIs in one message" % MAX_AIS, bar)
+            return None
+        return linear + composite
+    return _parse_bracketed(data, res)
+
+
+def _parse_bracketed(data, res):
+    pairs = []
+    n = len(data)
+    pos = 0
+    while pos < n:
+        if data[pos] != "(":
+            R.error(res, "bad_bracketed_ai", "expected '(' at position %d" % pos, pos)
+            return None
+        close = data.find(")", pos)
+        ai = data[pos + 1 : close] if close > 0 else ""
+        entry = D.lookup(ai) if ai and D.ai_length(ai, 0) == len(ai) else None
+        if entry is None:
+            R.error(res, "unknown_ai", "'(%s)' at position %d is not a known GS1 AI" % (_clip(ai), pos), pos)
+            return None
+        pos = close + 1
+        chars = []
+        while pos < n and data[pos] != "(":
+            if data[pos] == "\\" and pos + 1 < n and data[pos + 1] == "(":
+                pos += 1
+            chars.append(data[pos])
+            pos += 1
+        value = "".join(chars)
+        if not check_value(ai, entry, value, res):
+            if not value:
+                return None
+        pairs.append((ai, value))
+        if len(pairs) > MAX_AIS:
+            R.error(res, "too_many_ais", "more than %d AIs in one message" % MAX_AIS, pos)
+            return None
+    if not pairs:
+        R.error(res, "empty_data", "no GS1 data", 0)
+        return None
+    return pairs
+
+
+def check_value(ai, entry, value, res):
+    # Validate one complete AI value (bracketed input, Digital Link).
+    if not value:
+        R.error(res, "ai_data_empty", "AI (%s) has no data" % ai, ai)
+        return False
+    if value.find(GS) >= 0 or value.find("^") >= 0:
+        R.error(res, "ai_data_too_long", "AI (%s) value contains a separator" % ai, ai)
+        return False
+    used, structural, content = consume(ai, entry, value, 0, len(value))
+    if structural is not None:
+        R.error(res, structural[0], structural[1], ai)
+        return False
+    if used != len(value):
+        R.error(res, "ai_data_too_long", "AI (%s) data is too long (%d characters, at most %d)" % (ai, len(value), used), ai)
+        return False
+    if content is not None:
+        R.error(res, content[0], content[1], ai)
+        return False
+    return True
+
+
+def validate_pairs(pairs, res, rules=None):
+    # Message-level rules of the Syntax Engine, each a small named function
+    # over the whole message: (code, message, at) tuples for what is wrong.
+    ais = []
+    for ai, _ in pairs:
+        if ai not in ais:
+            ais.append(ai)
+    ais = tuple(ais)
+    for rule in RULES if rules is None else rules:
+        for code, message, at in rule(pairs, ais):
+            R.error(res, code, message, at)
+
+
+def rule_mutex(pairs, ais):
+    # ex=: an AI must not appear with any AI matching its patterns (an AI
+    # is not exclusive of itself).
+    return _cached(_mutex_cache, ais, _mutex)
+
+
+def _mutex(ais):
+    errs = []
+    for ai in ais:
+        for pat in D.lookup(ai)[D.EX]:
+            for other in ais:
+                if other != ai and D.matches(pat, other):
+                    errs.append(("ai_exclusive", "AI (%s) must not be used together with AI (%s)" % (ai, other), ai))
+    return errs
+
+
+def rule_requisites(pairs, ais):
+    # req=: every req= key of an AI must be met by one of its alternatives;
+    # an alternative "01+21" needs all of its members; an AI never meets its own.
+    return _cached(_req_cache, ais, _requisites)
+
+
+def _requisites(ais):
+    errs = []
+    for ai in ais:
+        for alternatives in D.lookup(ai)[D.REQ]:
+            if not _any_group_present(alternatives, ais, ai):
+                errs.append(("ai_required", "AI (%s) requires %s" % (ai, _describe_req(alternatives)), ai))
+    return errs
+
+
+def rule_repeats(pairs, ais):
+    # The same AI may repeat only with an identical value.
+    errs = []
+    if len(ais) == len(pairs):
+        return errs
+    for ai in ais:
+        first = None
+        for ai2, value in pairs:
+            if ai2 == ai:
+                if first is None:
+                    first = value
+                elif value != first:
+                    errs.append(("ai_repeated", "AI (%s) appears twice with different values" % ai, ai))
+                    break
+    return errs
+
+
+# With a digital signature (8030) the signed key must be serialised: the
+# optional serial part of (253), (255) and (8003) must be present.
+DIGSIG_KEYS = ("253", "255", "8003")
+
+
+def rule_digsig_serial(pairs, ais):
+    errs = []
+    if "8030" not in ais:
+        return errs
+    for ai, value in pairs:
+        if ai in DIGSIG_KEYS:
+            need = 0
+            for c in D.lookup(ai)[D.COMPONENTS]:
+                if not c[3]:
+                    need += c[1]
+            if len(value) <= need:
+                errs.append(("digsig_needs_serial", "AI (%s) must carry its serial component when signed with AI (8030)" % ai, ai))
+    return errs
+
+
+RULES = (rule_mutex, rule_requisites, rule_repeats, rule_digsig_serial)
+
+# The same few AI combinations recur scan after scan (01 17 10 21 ...), and
+# ex=/req= depend only on which AIs are present: remember the verdicts.
+_mutex_cache = {}
+_req_cache = {}
+
+
+def _cached(cache, ais, fn):
+    errs = cache.get(ais)
+    if errs is None:
+        errs = fn(ais)
+        if len(cache) >= D._CACHE_MAX:
+            cache.clear()
+        cache[ais] = errs
+    return errs
+
+
+def _any_group_present(alternatives, ais, own):
+    for group in alternatives:
+        ok = True
+        for pat in group:
+            found = False
+            for a in ais:
+                if a != own and D.matches(pat, a):
+                    found = True
+                    break
+            if not found:
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+def _describe_req(alternatives):
+    parts = []
+    for group in alternatives:
+        parts.append(" + ".join("(" + p + ")" for p in group))
+    return " or ".join(parts)
+
+
+def _clip(s):
+    return s if len(s) <= 12 else s[:12] + "..."
+
+
+def healthcare_checks(pairs, res, opts, scanned):
+    # The healthcare profile on top of GS1 syntax.
+    printing = opts.get("profile") == "print"
+    present = [ai for ai, _ in pairs]
+    for ai, value in pairs:
+        if ai in DD00_AIS and len(value) == 6 and value[4:6] == "00":
+            msg = "AI (%s) uses day 00; healthcare labels must give a real day (GSCN 21-040)" % ai
+            if printing:
+                R.error(res, "dd00_date", msg, ai)
+            else:
+                R.warning(res, "dd00_date", msg, ai)
+        if scanned:
+            entry = D.lookup(ai)
+            if entry[D.FNC1] and entry[D.COMPONENTS][-1][0] == "X":
+                hit = _swallowed(value, present)
+                if hit:
+                    R.warning(
+                        res,
+                        "possible_missing_gs",
+                        "AI (%s) value '%s' ends in what looks like AI (%s) '%s'; was a GS separator left out?"
+                        % (ai, value, hit[0], hit[1]),
+                        ai,
+                    )
+
+
+def _swallowed(value, present):
+    # A value of a variable-length AI read up to a GS or the end may hide
+    # a following element string; report the first suffix that parses
+    # completely and validly as one of the usual UDI AIs not otherwise present.
+    for ai in SWALLOW_AIS:
+        if ai in present:
+            continue
+        i = value.find(ai, 1)
+        while i > 0 and i < len(value) - 2:
+            tail = value[i:]
+            probe = R.new(tail, "gs1")
+            pairs = parse_elements(tail, probe)
+            if pairs and not probe["errors"] and (len(pairs[0][1]) >= 4 or not D.lookup(ai)[D.FNC1]):
+                return ai, pairs[0][1]
+            i = value.find(ai, i + 1)
+    return None
+
+
+def fill(res, pairs, opts):
+    # elements, di, pi, package level, HRI and Digital Link from valid pairs.
+    year = ref_year(opts)
+    for ai, value in pairs:
+        R.element(res, ai, D.title(ai), value, "ai")
+        key = PI_KEYS.get(ai)
+        if key:
+            res["pi"][key] = _pi_value(ai, value, year)
+    for di_ai in DI_AIS:
+        for ai, value in pairs:
+            if ai == di_ai:
+                res["di"] = value[:14]
+                res["package_level"] = ord(value[0]) - 48
+                break
+        if res["di"]:
+            break
+    res["hri"] = to_hri(pairs)
+    # A Digital Link is only offered for data that is valid.
+    res["dl_uri"] = None if res["errors"] else to_dl_uri(pairs)
+
+
+def _pi_value(ai, value, year):
+    entry = D.lookup(ai)
+    linters = entry[D.COMPONENTS][0][4]
+    if "yymmd0" in linters or "yymmdd" in linters:
+        d = dates.yymmdd(value[0:6], year, True)
+        if d is None:
+            return value
+        if ai == "7003" and len(value) == 10:
+            return d[0] + "T" + value[6:8] + ":" + value[8:10]
+        return d[0]
+    return value
+
+
+# --- encoders -------------------------------------------------------------
+
+
+def to_scan_data(pairs, symbology="]d2"):
+    # What a scanner sends for these elements: GS after every AI that needs
+    # a separator, except the last.
+    out = [symbology]
+    last = len(pairs) - 1
+    for i in range(len(pairs)):
+        ai, value = pairs[i]
+        out.append(ai)
+        out.append(value)
+        if i < last and D.lookup(ai)[D.FNC1]:
+            out.append(GS)
+    return "".join(out)
+
+
+def to_hri(pairs):
+    out = []
+    for ai, value in pairs:
+        out.append("(" + ai + ")" + value.replace("(", "\\("))
+    return "".join(out)
+
+
+DL_DOMAIN = "https://id.gs1.org"
+_UNRESERVED = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+
+
+def pct(value):
+    if not value.strip(_UNRESERVED):
+        return value
+    out = []
+    for c in value:
+        if _UNRESERVED.find(c) >= 0:
+            out.append(c)
+        else:
+            for b in c.encode("utf-8"):
+                out.append("%%%02X" % b)
+    return "".join(out)
+
+
+def to_dl_uri(pairs, domain=DL_DOMAIN):
+    # Canonical GS1 Digital Link URI, or None when the elements cannot be
+    # expressed as one (no primary key, or an AI that is neither a key
+    # qualifier nor a permitted data attribute).
+    key = None
+    for ai, value in pairs:
+        e = D.lookup(ai)
+        if e[D.DLPKEY] is not None:
+            key = (ai, value, e[D.DLPKEY])
+            break
+    if key is None:
+        return None
+    present = [ai for ai, _ in pairs]
+    qualifiers = ()
+    for seq in key[2]:
+        if _seq_fits(seq, key[2], present):
+            qualifiers = seq
+            break
+    path = [domain, key[0], pct(key[1])]
+    for q in qualifiers:
+        for ai, value in pairs:
+            if ai == q:
+                path.append(ai)
+                path.append(pct(value))
+                break
+    query = []
+    done = []
+    for ai, value in pairs:
+        if ai == key[0] or ai in qualifiers or ai in done:
+            continue
+        done.append(ai)
+        if not D.lookup(ai)[D.DL_ATTR]:
+            return None
+        query.append(ai + "=" + pct(value))
+    uri = "/".join(path)
+    if query:
+        uri += "?" + "&".join(query)
+    return uri
+
+
+def _seq_fits(seq, all_seqs, present):
+    for s in all_seqs:
+        for q in s:
+            if q in present and q not in seq:
+                return False
+    return True
+
+
+# --- scheme entry ---------------------------------------------------------
+
+
+RULE_NAMES = {
+    "mutex": rule_mutex,
+    "requisites": rule_requisites,
+    "repeats": rule_repeats,
+    "digsig_serial": rule_digsig_serial,
+}
+
+
+def finish_pairs(pairs, res, opts, scanned):
+    if pairs is None:
+        return res
+    names = opts.get("rules")
+    # A partial label (one of several carriers on an item) may be checked
+    # with some message-level rules off, as the Syntax Engine allows.
+    validate_pairs(pairs, res, None if names is None else [RULE_NAMES[n] for n in names])
+    healthcare_checks(pairs, res, opts, scanned)
+    fill(res, pairs, opts)
+    return res
+
+
+def parse(data, res, opts):
+    # GS1 element strings in GS1 mode (]C1 ]d2 ]Q3 ]e0 ]J1) or bare input.
+    return finish_pairs(parse_elements(data, res), res, opts, True)
+
+
+def parse_hri(data, res, opts):
+    return finish_pairs(parse_bracketed(data, res), res, opts, False)
+
+
+def parse_gtin(data, res, opts, length):
+    # ]E0 (EAN-13/UPC-A), ]E4 (EAN-8), ]I1 (ITF-14): a GTIN and nothing else,
+    # possibly followed by a composite component "|]e0...".
+    bar = data.find("|")
+    main = data if bar < 0 else data[:bar]
+    if len(main) != length or not dates.digits(main):
+        R.error(res, "bad_gtin", "expected %d digits, got '%s'" % (length, _clip(main)), 0)
+        return res
+    gtin = "00000000000000"[: 14 - length] + main
+    pairs = [("01", gtin)]
+    if not check_value("01", D.lookup("01"), gtin, res):
+        return res
+    if bar >= 0:
+        comp = data[bar + 1 :]
+        if not comp.startswith("]e0"):
+            R.error(res, "bad_gtin", "a composite component must start with ]e0", bar + 1)
+            return res
+        more = parse_elements(comp[3:], res)
+        if more is None:
+            return res
+        pairs = pairs + more
+    return finish_pairs(pairs, res, opts, True)

@@ -1,0 +1,158 @@
+# The GS1 AI dictionary as the engine sees it: lookup of one AI in the
+# generated table, parsed into a small tuple and cached.
+#
+# Entry tuple (index names below):
+#   AI_LEN, FNC1 (separator required when not last), DL_ATTR (allowed as a
+#   Digital Link query attribute), COMPONENTS, REQ, EX, DLPKEY
+# COMPONENTS: tuple of (type, min, max, optional, linter names)
+# REQ: tuple of requirements; each is a tuple of alternatives; each
+#      alternative a tuple of AI patterns that must all be present.
+# EX: tuple of AI patterns that must not be present.
+# DLPKEY: None (not a primary key) or tuple of qualifier sequences.
+
+from .gs1_ai_table import LENGTHS, TABLE
+
+AI_LEN = 0
+FNC1 = 1
+DL_ATTR = 2
+COMPONENTS = 3
+REQ = 4
+EX = 5
+DLPKEY = 6
+
+_cache = {}
+# MicroPython keeps only a few parsed entries (heap); CPython keeps them all.
+try:
+    import micropython  # noqa: F401
+
+    _CACHE_MAX = 24
+except ImportError:
+    _CACHE_MAX = 10000
+
+
+def ai_length(data, pos):
+    # Length of the AI starting at data[pos], or 0 when no AI starts there.
+    if pos + 2 > len(data):
+        return 0
+    a = data[pos]
+    b = data[pos + 1]
+    if a < "0" or a > "9" or b < "0" or b > "9":
+        return 0
+    n = ord(LENGTHS[(ord(a) - 48) * 10 + ord(b) - 48]) - 48
+    if pos + n > len(data):
+        return 0
+    return n
+
+
+def lookup(ai):
+    # The parsed entry for an AI string, or None when the dictionary has none.
+    e = _cache.get(ai)
+    if e is not None:
+        return e
+    line = _find_line(ai)
+    if line is None:
+        return None
+    e = _parse_line(ai, line)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[ai] = e
+    return e
+
+
+def _find_line(ai):
+    for c in ai:
+        if c < "0" or c > "9":
+            return None
+    i = TABLE.find("\n" + ai + ";")
+    if i < 0:
+        i = TABLE.find("\n" + ai[:-1] + "n;")
+        if i < 0:
+            return None
+    j = TABLE.find("\n", i + 1)
+    line = TABLE[i + 1 : j if j > 0 else len(TABLE)]
+    f = line.split(";")
+    if f[1]:
+        lo, hi = f[1].split("-")
+        if not (lo <= ai[-1] <= hi):
+            return None
+    return f
+
+
+def _parse_line(ai, f):
+    flags = f[2]
+    comps = []
+    for tok in f[3].split():
+        parts = tok.split(",")
+        t = parts[0]
+        optional = t.startswith("[")
+        if optional:
+            t = t[1:-1]
+        typ = t[0]
+        if t[1:3] == "..":
+            mn, mx = 1, int(t[3:])
+        else:
+            mn = mx = int(t[1:])
+        comps.append((typ, mn, mx, optional, tuple(parts[1:])))
+    req = []
+    ex = ()
+    dlpkey = None
+    for attr in f[4].split():
+        if attr.startswith("req="):
+            req.append(tuple(tuple(alt.split("+")) for alt in attr[4:].split(",")))
+        elif attr.startswith("ex="):
+            ex = ex + tuple(attr[3:].split(","))
+        elif attr == "dlpkey":
+            dlpkey = ((),)
+        elif attr.startswith("dlpkey="):
+            dlpkey = tuple(tuple(seq.split(",")) for seq in attr[7:].split("|"))
+    return (len(ai), "*" not in flags, "?" in flags, tuple(comps), tuple(req), ex, dlpkey)
+
+
+def matches(pattern, ai):
+    # "310n" matches 3100..3109; "31nn" matches 3100..3199.
+    if len(pattern) != len(ai):
+        return False
+    for i in range(len(ai)):
+        p = pattern[i]
+        if p != "n" and p != ai[i]:
+            return False
+    return True
+
+
+_titles = {}
+
+
+def title(ai):
+    # Data title from the dictionary ("GTIN", "BATCH/LOT", ...); the titles
+    # module is left out of the firmware bundle to save memory.
+    t = _titles.get(ai)
+    if t is None:
+        t = _title(ai)
+        if len(_titles) < _CACHE_MAX:
+            _titles[ai] = t
+    return t
+
+
+def _title(ai):
+    try:
+        from .gs1_ai_titles import TITLES
+    except ImportError:
+        return None
+    i = TITLES.find("\n" + ai + ";")
+    if i < 0:
+        i = TITLES.find("\n" + ai[:-1] + "n;")
+        if i < 0:
+            return None
+    j = TITLES.find("\n", i + 1)
+    line = TITLES[i + 1 : j if j > 0 else len(TITLES)]
+    return line[line.find(";") + 1 :]
+
+
+def fixed_length(entry):
+    # Total length of a predefined-length AI's data, else 0.
+    if entry[FNC1]:
+        return 0
+    n = 0
+    for c in entry[COMPONENTS]:
+        n += c[2]
+    return n

@@ -1,0 +1,348 @@
+# MA code (IDcode, ISO/IEC 15459 issuing agency "MA", ZIIOT) — codes.md §3.2.
+#
+#   MA.156.M0.<6-digit enterprise>.<pack digit><category 6-10><check>[.<PI unit>...]
+#
+# PI data units are "." + one upper-case letter + value.  Wrapped payloads
+# ("...=MA.156...", XML <UDI IAC="MA">) are not handled here.
+# "at" in errors is a 0-based index into data, or a data-unit key like ".M".
+
+from . import result
+from . import dates
+
+CODES = {
+    "ma_truncated": "MA code ends before the enterprise code",
+    "ma_bad_iac": "first field is not the issuing agency code MA",
+    "ma_bad_country": "country code is not 156 (China)",
+    "ma_bad_industry": "industry code is not M0 (medical devices)",
+    "ma_bad_enterprise": "enterprise code is not 6 digits",
+    "ma_no_product_segment": "enterprise main code only: no product segment, not a UDI-DI",
+    "ma_bad_pack_level": "packaging level is not a digit 0-9",
+    "ma_bad_category_length": "category code is not 6-10 characters",
+    "ma_bad_char": "character not allowed in this MA field",
+    "ma_empty_unit": "empty PI data unit",
+    "ma_unknown_unit": "unknown PI data-unit letter",
+    "ma_duplicate_unit": "PI data unit appears twice",
+    "ma_bad_date": "PI date is not a real YYMMDD or YYYYMMDD date",
+    "ma_check_not_last": "PI check unit .C is not the last data unit",
+    "ma_bad_check_unit": "PI check unit .C is not one character",
+    "ma_check_without_pi": "PI check unit .C without any PI data unit",
+    "ma_check_mismatch": "check character differs from the unofficial MA algorithm",
+    "ma_check_uncomputable": "check character not computable: character outside the MA code table",
+    "ma_old_rule": "production date in old-rule unit .P (replaced by .M on 2020-08-20)",
+    "ma_unconfirmed_unit": "unconfirmed data unit .Y (medical-insurance code)",
+    "ma_no_pi_check": "PI has no .C check unit; PI check not verified",
+}
+
+# PI data units: letter -> (title, kind); kind "date" or "text".
+UNITS = {
+    "L": ("Lot (批次号)", "text"),
+    "S": ("Serial number (序列号)", "text"),
+    "M": ("Production date (生产日期)", "date"),
+    "D": ("Sterilisation lot (灭菌批号)", "text"),
+    "V": ("Valid until (有效期)", "date"),
+    "E": ("Expiry date (失效期)", "date"),
+    "C": ("PI check character", "text"),
+    "P": ("Production date, old rule (生产日期 旧规则)", "date"),
+    "Y": ("Medical-insurance code (医保编码, unconfirmed)", "text"),
+}
+
+# Which res["pi"] key each text unit fills.
+PI_KEYS = {"L": "lot", "S": "serial", "D": "sterilisation_lot"}
+
+# Symbols of the MA code table in value order 64, 65, ... (see check_char).
+_SYMBOLS = "-.@$,*+%/#!^~"
+
+
+def _char_value(c):
+    # Code-table value of one character, or None when it is not in the table.
+    if "0" <= c <= "9":
+        return ord(c) - 48
+    if "A" <= c <= "Z":
+        return ord(c) - 55
+    if "a" <= c <= "g":
+        return ord(c) - 61  # a=36 .. g=42
+    if "h" <= c <= "z":
+        return ord(c) - 59  # h=45 .. z=63 (43 and 44 are unused)
+    i = _SYMBOLS.find(c)
+    if i < 0:
+        return None
+    return 64 + i
+
+
+def check_char(s):
+    # UNOFFICIAL, reverse-engineered (codes.md §3.2): ZIIOT has not published
+    # its algorithm and now hands out codes through its own interface.  This
+    # is the label-client variant that reproduces 5 of 6 public check values;
+    # another public variant conflicts.  Hence a mismatch is only a warning.
+    # Every character becomes its decimal table value; over the concatenated
+    # digit string, read from the right, every 2nd digit is doubled (digit sum
+    # if > 9) and everything is summed; check = (10 - sum % 10) % 10.
+    # Returns the check digit as a str, or None for a character not in the table.
+    total = 0
+    pos = 0
+    for i in range(len(s) - 1, -1, -1):
+        v = _char_value(s[i])
+        if v is None:
+            return None
+        while True:
+            d = v % 10
+            if pos % 2 == 1:
+                d *= 2
+                if d > 9:
+                    d -= 9
+            total += d
+            pos += 1
+            v //= 10
+            if v == 0:
+                break
+    return chr(48 + (10 - total % 10) % 10)
+
+
+def _is_alnum(c):
+    return "0" <= c <= "9" or "A" <= c <= "Z" or "a" <= c <= "z"
+
+
+def _category_char_ok(c):
+    # "letters, digits, underscore and some other characters" (§3.2).
+    return _is_alnum(c) or c == "_" or c == "-"
+
+
+def _value_char_ok(c):
+    # PI values: the MA code table without the "." delimiter.
+    return c != "." and _char_value(c) is not None
+
+
+def looks_like(data):
+    return data.startswith("MA.")
+
+
+def _date(s):
+    # 6 digits = YYMMDD in 20YY (the parsers seen assume this), 8 = YYYYMMDD.
+    if len(s) == 6 and dates.digits(s):
+        y, m, d = 2000 + int(s[0:2]), int(s[2:4]), int(s[4:6])
+        if dates.valid_ymd(y, m, d):
+            return dates.iso(y, m, d)
+        return None
+    return dates.yyyymmdd(s)
+
+
+def _mismatch(res, what, expected, found, at):
+    result.warning(
+        res,
+        "ma_check_mismatch",
+        "%s check character is %s, the unofficial MA algorithm expects %s "
+        "(the issuer has not published its algorithm; not treated as an error)"
+        % (what, found, expected),
+        at,
+    )
+
+
+def _uncomputable(res, what, at):
+    result.warning(
+        res,
+        "ma_check_uncomputable",
+        "%s check character not verified: a character is outside the MA code table" % what,
+        at,
+    )
+
+
+def _parse_di(data, fields, starts, res):
+    # Checks the five DI fields; returns True when the product segment exists.
+    n = len(fields)
+    if fields[0] != "MA":
+        result.error(res, "ma_bad_iac", "issuing agency code must be MA, got '%s'" % fields[0], 0)
+    if n < 4:
+        result.error(
+            res,
+            "ma_truncated",
+            "MA code ends after %d field(s); a UDI-DI is MA.156.M0.<enterprise>.<product>" % n,
+            len(data),
+        )
+        return False
+    if fields[1] != "156":
+        result.error(res, "ma_bad_country", "country code must be 156, got '%s'" % fields[1], starts[1])
+    if fields[2] != "M0":
+        result.error(res, "ma_bad_industry", "industry code must be M0 (medical devices), got '%s'" % fields[2], starts[2])
+    if len(fields[3]) != 6 or not dates.digits(fields[3]):
+        result.error(res, "ma_bad_enterprise", "enterprise code must be 6 digits, got '%s'" % fields[3], starts[3])
+    for i in range(4):
+        result.element(res, ("iac", "country", "industry", "enterprise")[i],
+                       ("Issuing agency", "Country", "Industry", "Enterprise code (企业主码)")[i],
+                       fields[i])
+    if n == 4:
+        result.error(
+            res,
+            "ma_no_product_segment",
+            "not a UDI-DI: no product segment (MA.156.M0.%s is only the enterprise main code)" % fields[3],
+            len(data),
+        )
+        return False
+
+    seg = fields[4]
+    at = starts[4]
+    pack = seg[0:1]
+    if len(pack) == 1 and "0" <= pack <= "9":
+        res["package_level"] = int(pack)
+    else:
+        result.error(res, "ma_bad_pack_level", "packaging level must be a digit 0-9, got '%s'" % pack, at)
+    category = seg[1:-1]
+    if len(category) < 6 or len(category) > 10:
+        result.error(
+            res,
+            "ma_bad_category_length",
+            "category code must be 6-10 characters, got %d (product segment '%s')" % (len(category), seg),
+            at + 1,
+        )
+    for i in range(1, len(seg)):
+        if not _category_char_ok(seg[i]):
+            result.error(res, "ma_bad_char", "character '%s' not allowed in the product segment" % seg[i], at + i)
+    res["di"] = data[0 : at + len(seg)]
+    result.element(res, "pack", "Packaging level (包装规格)", pack)
+    result.element(res, "category", "Category code (品类编码)", category)
+    result.element(res, "check", "DI check character", seg[-1:])
+    if len(seg) >= 2:
+        expected = check_char(data[0 : at + len(seg) - 1])
+        if expected is None:
+            _uncomputable(res, "DI", at + len(seg) - 1)
+        elif expected != seg[-1]:
+            _mismatch(res, "DI", expected, seg[-1], at + len(seg) - 1)
+    return True
+
+
+def _parse_pi(data, fields, starts, res):
+    pi = res["pi"]
+    seen = ""
+    dated = {}
+    last = len(fields) - 1
+    for k in range(5, len(fields)):
+        unit = fields[k]
+        at = starts[k]
+        if not unit:
+            result.error(res, "ma_empty_unit", "empty PI data unit ('..' or trailing '.')", at)
+            continue
+        letter = unit[0]
+        key = "." + letter
+        value = unit[1:]
+        if letter not in UNITS:
+            result.error(res, "ma_unknown_unit", "unknown PI data unit '.%s'" % letter, at)
+            continue
+        if letter in seen:
+            result.error(res, "ma_duplicate_unit", "PI data unit %s appears more than once" % key, key)
+            continue
+        seen += letter
+        if not value:
+            result.error(res, "ma_empty_unit", "PI data unit %s has no value" % key, key)
+            continue
+        title, kind = UNITS[letter]
+        result.element(res, letter, title, value)
+        for i in range(len(value)):
+            if not _value_char_ok(value[i]):
+                result.error(res, "ma_bad_char", "character '%s' not allowed in %s" % (value[i], key), at + 1 + i)
+        if kind == "date":
+            iso = _date(value)
+            if iso is None:
+                result.error(
+                    res, "ma_bad_date", "%s '%s' is not a real date (YYMMDD or YYYYMMDD)" % (key, value), key
+                )
+            else:
+                dated[letter] = iso
+        elif letter in PI_KEYS:
+            pi[PI_KEYS[letter]] = value
+        if letter == "P":
+            result.warning(res, "ma_old_rule", "production date in .P: old rule (before 2020-08-20), now .M", key)
+        elif letter == "Y":
+            result.warning(res, "ma_unconfirmed_unit", "unconfirmed data unit .Y (medical-insurance code) kept as is", key)
+        elif letter == "C":
+            _pi_check(data, fields, starts, k, last, value, res)
+
+    if "M" in dated:
+        pi["production_date"] = dated["M"]
+    elif "P" in dated:
+        pi["production_date"] = dated["P"]
+    if "V" in dated:
+        pi["valid_until"] = dated["V"]
+    if "E" in dated:
+        pi["expiry"] = dated["E"]
+    elif "V" in dated:
+        pi["expiry"] = dated["V"]
+    if len(fields) > 5 and "C" not in seen:
+        result.note(res, "ma_no_pi_check", "PI has no .C check unit; the PI was not checked")
+
+
+def _pi_check(data, fields, starts, k, last, value, res):
+    key = ".C"
+    if k != last:
+        result.error(res, "ma_check_not_last", ".C must be the last PI data unit", key)
+        return
+    if k == 5:
+        result.error(res, "ma_check_without_pi", ".C check unit without any PI data unit", key)
+        return
+    if len(value) != 1:
+        result.error(res, "ma_bad_check_unit", ".C must hold one check character, got '%s'" % value, key)
+        return
+    # The PI check covers the PI from its leading "." up to (not incl.) ".C".
+    expected = check_char(data[starts[5] - 1 : starts[k] - 1])
+    if expected is None:
+        _uncomputable(res, "PI", key)
+    elif expected != value:
+        _mismatch(res, "PI", expected, value, key)
+
+
+def parse(data, res, opts):
+    res["scheme"] = "ma"
+    res["hri"] = data
+    fields = data.split(".")
+    starts = []
+    pos = 0
+    for f in fields:
+        starts.append(pos)
+        pos += len(f) + 1
+    if _parse_di(data, fields, starts, res):
+        _parse_pi(data, fields, starts, res)
+    return res
+
+
+def _date_field(value, name):
+    # Accepts "YYYY-MM-DD", "YYMMDD" or "YYYYMMDD"; prints YYMMDD in 2000-2099.
+    if value is None:
+        return None
+    s = value.replace("-", "") if len(value) == 10 else value
+    iso = _date(s)
+    if iso is None:
+        raise ValueError("%s '%s' is not a real date" % (name, value))
+    if iso[0:2] == "20":
+        return iso[2:4] + iso[5:7] + iso[8:10]
+    return iso[0:4] + iso[5:7] + iso[8:10]
+
+
+def build(enterprise, pack_digit, category, lot=None, serial=None, production_date=None,
+          expiry=None, valid_until=None, sterilisation_lot=None):
+    # DI + PI string with both (unofficial) check characters, for printing.
+    # Raises ValueError when the result would not parse cleanly.
+    di = "MA.156.M0.%s.%s%s" % (enterprise, pack_digit, category)
+    dc = check_char(di)
+    if dc is None:
+        raise ValueError("category '%s' has a character outside the MA code table" % category)
+    di += dc
+    pi = ""
+    for letter, value in (
+        ("L", lot),
+        ("S", serial),
+        ("M", _date_field(production_date, "production_date")),
+        ("D", sterilisation_lot),
+        ("V", _date_field(valid_until, "valid_until")),
+        ("E", _date_field(expiry, "expiry")),
+    ):
+        if value is not None:
+            pi += "." + letter + str(value)
+    code = di
+    if pi:
+        pc = check_char(pi)
+        if pc is None:
+            raise ValueError("a PI value has a character outside the MA code table")
+        code = di + pi + ".C" + pc
+    res = parse(code, result.new(code, "ma"), {"profile": "print", "today": None})
+    if res["errors"] or res["warnings"]:
+        e = (res["errors"] + res["warnings"])[0]
+        raise ValueError("cannot build MA code: " + e["message"])
+    return code

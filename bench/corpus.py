@@ -23,12 +23,28 @@ def word(rng, lo, hi):
     return "".join(rng.choice(LOT_CHARS) for _ in range(rng.randint(lo, hi)))
 
 
-def udi_pairs(rng):
-    pairs = [("01", gtin(rng, rng.choice("0001123")))]
-    if rng.random() < 0.6:
-        pairs.append(("11", yymmdd(rng)))
-    pairs.append(("17", yymmdd(rng)))
-    pairs.append(("10", word(rng, 4, 12)))
+class Site:
+    # What a plant or hospital warehouse sees: a catalogue of products
+    # (GTIN per package level), a few lots each with their dates, and a
+    # fresh serial on every item.
+    def __init__(self, rng, products=400, lots=4):
+        self.lots = []
+        for _ in range(products):
+            g = gtin(rng, rng.choice("0001123"))
+            for _ in range(lots):
+                self.lots.append((g, yymmdd(rng), yymmdd(rng), word(rng, 4, 12), rng.random() < 0.6))
+
+
+def udi_pairs(rng, site=None):
+    if site is None:
+        g, prod, exp, lot, with_prod = gtin(rng, rng.choice("0001123")), yymmdd(rng), yymmdd(rng), word(rng, 4, 12), rng.random() < 0.6
+    else:
+        g, prod, exp, lot, with_prod = rng.choice(site.lots)
+    pairs = [("01", g)]
+    if with_prod:
+        pairs.append(("11", prod))
+    pairs.append(("17", exp))
+    pairs.append(("10", lot))
     if rng.random() < 0.8:
         pairs.append(("21", word(rng, 6, 16)))
     return pairs
@@ -48,20 +64,21 @@ def broken(rng, scan):
 
 def make(n, seed=20261122):
     rng = random.Random(seed)
+    site = Site(rng)
     out = []
     for _ in range(n):
         r = rng.random()
         if r < 0.55:
-            scan = gs1.to_scan_data(udi_pairs(rng), "]d2")
+            scan = gs1.to_scan_data(udi_pairs(rng, site), "]d2")
             out.append(broken(rng, scan) if rng.random() < 0.1 else scan)
         elif r < 0.65:
-            out.append(gs1.to_scan_data(udi_pairs(rng), "]C1"))
+            out.append(gs1.to_scan_data(udi_pairs(rng, site), "]C1"))
         elif r < 0.72:
             out.append("]E0" + gtin(rng)[1:])
         elif r < 0.77:
-            out.append(gs1.to_hri(udi_pairs(rng)))
+            out.append(gs1.to_hri(udi_pairs(rng, site)))
         elif r < 0.81:
-            out.append("]Q1" + gs1.to_dl_uri(udi_pairs(rng)))
+            out.append("]Q1" + gs1.to_dl_uri(udi_pairs(rng, site)))
         elif r < 0.85:
             body = "+H%03d%s%d" % (rng.randint(100, 999), word(rng, 4, 8).replace("-", "A"), rng.randint(0, 3))
             out.append(body + checkchars.hibc_mod43(body))

@@ -26,3 +26,22 @@ def run(script, stdin="", heap="100K", path=(ROOT,), timeout=120):
         timeout=timeout,
         cwd=ROOT,
     )
+
+
+_engine_dir = None
+
+
+def engine_mpy_dir():
+    # The engine compiled to .mpy as the firmware ships it (built once per
+    # test session): importing .py on the VM would measure the compiler.
+    global _engine_dir
+    if _engine_dir is None:
+        import tempfile
+
+        sys.path.insert(0, os.path.join(ROOT, "tools"))
+        import build_mpy
+
+        d = tempfile.mkdtemp(prefix="udi-engine-mpy-")
+        build_mpy.build(d)
+        _engine_dir = d
+    return _engine_dir

@@ -285,7 +285,9 @@ def test_micropython_gives_the_same_results():
         pytest.skip("micropython not found")
     pairs = [(m.__name__.split(".")[-1], v) for m, v in VECTORS]
     script = MP_SCRIPT % json.dumps(pairs)
-    env = dict(os.environ, MICROPYPATH=ROOT + ":.frozen")
+    from micropython_vm import engine_mpy_dir
+
+    env = dict(os.environ, MICROPYPATH=engine_mpy_dir())
     proc = subprocess.run([mp, "-X", "heapsize=100K", "-c", script], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr + proc.stdout

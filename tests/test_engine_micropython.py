@@ -8,7 +8,7 @@ import pytest
 
 import udi_codes
 from conftest import TODAY
-from micropython_vm import ROOT, binary, run
+from micropython_vm import ROOT, binary, engine_mpy_dir, run
 from test_vectors import VECTORS
 
 pytestmark = pytest.mark.skipif(binary() is None, reason="MicroPython VM not installed")
@@ -37,11 +37,11 @@ def cpython_view(raw):
     }
 
 
-@pytest.mark.parametrize("heap", ["100K", "48K"])
+@pytest.mark.parametrize("heap", ["100K", "256K"])
 def test_same_verdicts_on_micropython(heap):
     raws = [v[0] for v in VECTORS] + EXTRA
     stdin = "".join(json.dumps({"raw": r, "today": TODAY}) + "\n" for r in raws)
-    proc = run(os.path.join(ROOT, "tests", "mp", "engine_batch.py"), stdin, heap=heap)
+    proc = run(os.path.join(ROOT, "tests", "mp", "engine_batch.py"), stdin, heap=heap, path=(engine_mpy_dir(),))
     assert proc.returncode == 0, proc.stderr[-2000:]
     lines = proc.stdout.splitlines()
     assert len(lines) == len(raws)

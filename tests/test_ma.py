@@ -354,7 +354,9 @@ def test_micropython_gives_the_same_results():
     if mp is None:
         pytest.skip("micropython not found")
     script = MP_SCRIPT % json.dumps(MP_VECTORS)
-    env = dict(os.environ, MICROPYPATH=ROOT + ":.frozen")
+    from micropython_vm import engine_mpy_dir
+
+    env = dict(os.environ, MICROPYPATH=engine_mpy_dir())
     run = subprocess.run([mp, "-X", "heapsize=100K", "-c", script], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr + run.stdout

@@ -27,9 +27,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DATA = os.path.join(ROOT, "tools", "data")
 OUT = os.path.join(ROOT, "udi_codes", "gs1_lint_tables.py")
 
-# The pycountry release the committed tables were generated with.  Another
-# release still works (the overrides keep the result equal to GS1's lists),
-# but the header then records the release actually used.
+# The pycountry release the overrides were written against.  Another release
+# still works while the overrides keep the lists equal to GS1's (the tests
+# compare them with GS1's reference tables); the script only notes it.  The
+# version is not written into the output, so the file depends only on the
+# lists themselves.
 PYCOUNTRY_PINNED = "26.2.16"
 
 
@@ -132,7 +134,7 @@ def _wrap(name, codes, comment):
     return "\n".join(lines)
 
 
-def render(ver, tables, importer):
+def render(tables, importer):
     head = [
         "# GENERATED FILE - do not edit.  Regenerate with:",
         "#     python tools/gen_lint_tables.py",
@@ -141,7 +143,7 @@ def render(ver, tables, importer):
         "# udi_codes/gs1_lint.py).  Each list is one space-separated str with a",
         "# space at both ends: look a code up with (\" \" + code + \" \") in LIST.",
         "#",
-        "# Sources: pycountry %s (ISO 3166-1, ISO 4217) corrected by" % ver,
+        "# Sources: pycountry (ISO 3166-1, ISO 4217) corrected by",
         "# tools/data/gs1_code_list_overrides.txt to equal GS1's linters;",
         "# tools/data/packagetypes.txt, mediatypes.txt, importer_index.txt.",
         "",
@@ -170,7 +172,7 @@ def build():
         for c in tables[name]:
             if " " in c or not c:
                 raise SystemExit("%s: bad code %r" % (name, c))
-    return ver, render(ver, tables, read_importer_index()), report
+    return ver, render(tables, read_importer_index()), report
 
 
 def main(argv):

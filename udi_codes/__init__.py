@@ -9,6 +9,7 @@
 # See udi_codes/README.md for the MicroPython constraints every module obeys.
 
 from . import dates
+from . import gs1  # the scheme nearly every scan is; others load on demand
 from . import result as R
 from . import symbology as S
 
@@ -50,16 +51,12 @@ def _decode(raw):
 
 
 def _route(raw, sym, data, opts):
-    from . import gs1
-
     if sym in S.GS1_MODE:
         return gs1.parse(data, R.new(raw, "gs1", sym), opts)
     if sym in S.GTIN_ONLY:
         return gs1.parse_gtin(data, R.new(raw, "gs1", sym), opts, S.GTIN_ONLY[sym])
     if _is_http(data):
-        from . import gs1_dl
-
-        return gs1_dl.parse(data, R.new(raw, "gs1", sym), opts)
+        return scheme_module("gs1_dl").parse(data, R.new(raw, "gs1", sym), opts)
     res = _by_shape(raw, sym, data, opts)
     if res is not None:
         return res
@@ -80,37 +77,70 @@ def _is_http(data):
     return head.startswith("http://") or head.startswith("https://") or head.startswith("HTTP://") or head.startswith("HTTPS://")
 
 
+_modules = {}
+try:
+    import gc
+
+    # MicroPython: a handheld's heap holds GS1 plus one or two other schemes.
+    _ROOM = 32 * 1024 if hasattr(gc, "mem_free") else 0
+except ImportError:
+    _ROOM = 0
+
+
+def scheme_module(name):
+    # Scheme modules load on first use; on a small heap the ones loaded
+    # before are dropped first (they load again when needed).
+    m = _modules.get(name)
+    if m is None:
+        if _ROOM:
+            _make_room()
+        m = __import__("udi_codes." + name, None, None, [name])
+        _modules[name] = m
+    return m
+
+
+def _make_room():
+    gc.collect()
+    if gc.mem_free() >= _ROOM or not _modules:
+        return
+    import sys
+
+    pkg = sys.modules[__name__]
+    for name in list(_modules):
+        del _modules[name]
+        sys.modules.pop("udi_codes." + name, None)
+        try:
+            delattr(pkg, name)
+        except AttributeError:
+            pass
+    gc.collect()
+
+
 def _by_shape(raw, sym, data, opts):
     # Schemes recognised by their own shape, with or without an identifier.
-    if data.startswith("+"):
-        from . import hibc
-
-        return hibc.parse(data, R.new(raw, "hibc", sym), opts)
-    if data.startswith("MA."):
-        from . import ma
-
-        return ma.parse(data, R.new(raw, "ma", sym), opts)
-    if data.startswith("MF"):
-        from . import ahm
-
-        return ahm.parse(data, R.new(raw, "ahm", sym), opts)
-    from . import cn_drug, nhsa
-
-    if len(data) == 20 and data[0] == "8" and dates.digits(data):
-        return cn_drug.parse(data, R.new(raw, "cn-drug", sym), opts)
-    scheme = nhsa.scheme_of(data)
-    if scheme:
-        return nhsa.parse(data, R.new(raw, scheme, sym), opts)
-    if sym is not None and cn_drug.looks_like(data):
-        return cn_drug.parse(data, R.new(raw, "cn-drug", sym), opts)
+    first = data[:1]
+    if first == "+":
+        return scheme_module("hibc").parse(data, R.new(raw, "hibc", sym), opts)
+    if first == "M":
+        if data.startswith("MA."):
+            return scheme_module("ma").parse(data, R.new(raw, "ma", sym), opts)
+        if data.startswith("MF"):
+            return scheme_module("ahm").parse(data, R.new(raw, "ahm", sym), opts)
+    if first == "8" and len(data) == 20 and dates.digits(data):
+        return scheme_module("cn_drug").parse(data, R.new(raw, "cn-drug", sym), opts)
+    if first in ("X", "Z", "C"):
+        scheme = scheme_module("nhsa").scheme_of(data)
+        if scheme:
+            return scheme_module("nhsa").parse(data, R.new(raw, scheme, sym), opts)
+    if sym is not None and first == "8" and scheme_module("cn_drug").looks_like(data):
+        return scheme_module("cn_drug").parse(data, R.new(raw, "cn-drug", sym), opts)
     return None
 
 
 def _bare(raw, data, opts):
     # No identifier and no scheme of its own shape: bracketed HRI, or digits
     # that are GS1 element strings only if they parse completely and validly.
-    from . import gs1, cn_drug
-
+    cn_drug = scheme_module("cn_drug")
     if data.startswith("("):
         return gs1.parse_hri(data, R.new(raw, "gs1", None), opts)
     if data and dates.digits(data.replace(gs1.GS, "")):

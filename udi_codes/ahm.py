@@ -4,12 +4,6 @@
 
 from . import result
 
-CODES = {
-    "ahm_no_public_spec": "AHM code recognised and routed; no public specification, not validated",
-    "unverified_scheme": "code scheme recognised but its content could not be verified",
-}
-
-
 def looks_like(data):
     return data.startswith("MF")
 

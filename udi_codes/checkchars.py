@@ -6,9 +6,9 @@ def gs1_mod10(body):
     # from the right.  Returns the expected check digit as a str.
     total = 0
     w = 3
-    for i in range(len(body) - 1, -1, -1):
-        total += (ord(body[i]) - 48) * w
-        w = 4 - w
+    for c in reversed(body):
+        total += (ord(c) - 48) * w
+        w ^= 2  # 3 -> 1 -> 3
     return chr(48 + (10 - total % 10) % 10)
 
 

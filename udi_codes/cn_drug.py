@@ -6,13 +6,6 @@
 from . import result
 from . import dates
 
-CODES = {
-    "cn_drug_bad_length": "drug traceability code is not 20 digits long",
-    "cn_drug_non_digit": "drug traceability code has a non-digit character",
-    "cn_drug_bad_prefix": "drug traceability code does not start with 8",
-    "check_digits_not_verifiable": "the 4 check digits use a secret algorithm; genuineness needs the 码上放心 platform",
-}
-
 LENGTH = 20
 
 

@@ -36,12 +36,8 @@ def iso(year, month, day):
 def digits(s):
     # True when s is a non-empty run of ASCII digits (str.isdigit also
     # accepts other Unicode digits on CPython).
-    if not s:
-        return False
-    for c in s:
-        if c < "0" or c > "9":
-            return False
-    return True
+    # strip() runs in C and leaves nothing exactly when all are digits.
+    return bool(s) and not s.strip("0123456789")
 
 
 def yymmdd(s, ref_year, allow_dd00):

@@ -6,7 +6,7 @@
 from . import dates
 from . import gs1_dict as D
 from . import result as R
-from .gs1_lint import LINTERS, TYPE_LINTER
+from .gs1_lint import LINTERS, TYPE_LINTER, linter
 
 GS = "\x1d"
 # The Syntax Engine's limit on element strings in one message.
@@ -86,7 +86,7 @@ def consume(ai, entry, data, pos, end):
         err = TYPE_LINTER[typ](comp)
         if err is None:
             for name in linters:
-                err = LINTERS[name](comp)
+                err = (LINTERS.get(name) or linter(name))(comp)
                 if err is not None:
                     break
         p += n
@@ -95,10 +95,21 @@ def consume(ai, entry, data, pos, end):
     return p - pos, None, None
 
 
+# Verdicts on AI values seen before: on a packaging line or in a warehouse the
+# same GTIN, lot and dates recur on thousands of scans, only serials change.
+_verdicts = {}
+_VERDICTS_MAX = 8192 if D._CACHE_MAX > 100 else 16
+
+
+def _remember(key, verdict):
+    if len(_verdicts) >= _VERDICTS_MAX:
+        _verdicts.clear()
+    _verdicts[key] = verdict
+
+
 def parse_elements(data, res):
     # Unbracketed element strings with GS separators -> [(ai, value)], or
     # None after a structural error (the rest cannot be delimited).
-    pairs = []
     n = len(data)
     if n == 0:
         R.error(res, "empty_data", "no GS1 data after the symbology identifier", 0)
@@ -107,10 +118,29 @@ def parse_elements(data, res):
     if caret >= 0:
         R.error(res, "illegal_caret", "character '^' at position %d is not allowed in GS1 data" % caret, caret)
         return None
-    pos = 0
+    # Items of one lot share everything up to the last GS (GTIN, dates,
+    # lot); only what follows (the serial) is new.  Reuse the stem's parse.
+    cut = data.rfind(GS) + 1
+    if cut:
+        hit = _stems.get(data[:cut])
+        if hit is not None:
+            for e in hit[1]:
+                res["errors"].append(dict(e))
+            return _parse_from(data, res, cut, list(hit[0]), 0)
+    return _parse_from(data, res, 0, [], cut)
+
+
+_stems = {}
+
+
+def _parse_from(data, res, pos, pairs, cut):
+    n = len(data)
+    errors = res["errors"]
+    e0 = len(errors)
+    lookup = D.lookup
     while pos < n:
         ln = D.ai_length(data, pos)
-        entry = D.lookup(data[pos : pos + ln]) if ln else None
+        entry = lookup(data[pos : pos + ln]) if ln else None
         if entry is None:
             R.error(res, "unknown_ai", "no known GS1 AI at position %d ('%s')" % (pos, _clip(data[pos:])), pos)
             return None
@@ -119,7 +149,15 @@ def parse_elements(data, res):
         end = data.find(GS, pos)
         if end < 0:
             end = n
-        used, structural, content = consume(ai, entry, data, pos, end)
+        fixed = entry[D.FIXED]
+        key = ai + "=" + data[pos : pos + fixed if fixed and fixed <= end - pos else end]
+        hit = _verdicts.get(key)
+        if hit is not None:
+            used, structural, content = hit
+        else:
+            used, structural, content = consume(ai, entry, data, pos, end)
+            if structural is None:
+                _remember(key, (used, None, content))
         if structural is not None:
             R.error(res, structural[0], structural[1], ai)
             return None
@@ -138,6 +176,10 @@ def parse_elements(data, res):
             return None
         if pos < n and data[pos] == GS:
             pos += 1  # superfluous separators after fixed-length AIs are tolerated
+        if pos == cut:
+            if len(_stems) >= _VERDICTS_MAX:
+                _stems.clear()
+            _stems[data[:cut]] = (tuple(pairs), [dict(e) for e in errors[e0:]])
     return pairs
 
 
@@ -213,17 +255,37 @@ def check_value(ai, entry, value, res):
     return True
 
 
-def validate_pairs(pairs, res, rules=None):
-    # Message-level rules of the Syntax Engine, each a small named function
-    # over the whole message: (code, message, at) tuples for what is wrong.
+def distinct_ais(pairs):
     ais = []
     for ai, _ in pairs:
         if ai not in ais:
             ais.append(ai)
-    ais = tuple(ais)
-    for rule in RULES if rules is None else rules:
-        for code, message, at in rule(pairs, ais):
-            R.error(res, code, message, at)
+    return tuple(ais)
+
+
+def validate_pairs(pairs, res, rules=None, ais=None):
+    # Message-level rules of the Syntax Engine, each a small named function
+    # over the whole message: (code, message, at) tuples for what is wrong.
+    if ais is None:
+        ais = distinct_ais(pairs)
+    if rules is None:
+        # The usual case, in one step: ex= and req= verdicts for this set of
+        # AIs are remembered; repeats and DigSig only matter when present.
+        errs = _cached(_assoc_cache, ais, _mutex_and_requisites)
+        if len(ais) < len(pairs):
+            errs = errs + rule_repeats(pairs, ais)
+        if "8030" in ais:
+            errs = errs + rule_digsig_serial(pairs, ais)
+    else:
+        errs = []
+        for rule in rules:
+            errs = errs + rule(pairs, ais)
+    for code, message, at in errs:
+        R.error(res, code, message, at)
+
+
+def _mutex_and_requisites(ais):
+    return _mutex(ais) + _requisites(ais)
 
 
 def rule_mutex(pairs, ais):
@@ -300,6 +362,7 @@ RULES = (rule_mutex, rule_requisites, rule_repeats, rule_digsig_serial)
 # ex=/req= depend only on which AIs are present: remember the verdicts.
 _mutex_cache = {}
 _req_cache = {}
+_assoc_cache = {}
 
 
 def _cached(cache, ais, fn):
@@ -340,38 +403,75 @@ def _clip(s):
     return s if len(s) <= 12 else s[:12] + "..."
 
 
-def healthcare_checks(pairs, res, opts, scanned):
-    # The healthcare profile on top of GS1 syntax.
+def ai_info(ai):
+    # What the result needs to know about an AI, worked out once:
+    # (title, pi key, DI preference or 99, day-00 rule applies, runs to a GS).
+    info = _info.get(ai)
+    if info is None:
+        e = D.lookup(ai)
+        info = (
+            D.title(ai),
+            PI_KEYS.get(ai),
+            DI_AIS.index(ai) if ai in DI_AIS else 99,
+            ai in DD00_AIS,
+            bool(e[D.FNC1] and e[D.COMPONENTS][-1][0] == "X"),
+        )
+        if len(_info) < D._CACHE_MAX:
+            _info[ai] = info
+    return info
+
+
+_info = {}
+
+
+def annotate(pairs, res, opts, scanned):
+    # One pass over the elements: the healthcare profile on top of GS1
+    # syntax (day 00, swallowed AIs) and the result's elements, pi and di.
     printing = opts.get("profile") == "print"
-    present = [ai for ai, _ in pairs]
+    year = ref_year(opts)
+    elements = res["elements"]
+    pi = res["pi"]
+    hidden = None
+    di_rank = 99
     for ai, value in pairs:
-        if ai in DD00_AIS and len(value) == 6 and value[4:6] == "00":
+        info = _info.get(ai) or ai_info(ai)
+        elements.append({"ai": ai, "title": info[0], "value": value})
+        if info[1]:
+            d = _dates.get(ai + "=" + value)
+            pi[info[1]] = d[1] if d is not None and d[0] == year else _pi_value(ai, value, year)
+        if info[2] < di_rank:
+            di_rank = info[2]
+            res["di"] = value[:14]
+            res["package_level"] = ord(value[0]) - 48
+        if info[3] and value[4:6] == "00":
             msg = "AI (%s) uses day 00; healthcare labels must give a real day (GSCN 21-040)" % ai
             if printing:
                 R.error(res, "dd00_date", msg, ai)
             else:
                 R.warning(res, "dd00_date", msg, ai)
-        if scanned:
-            entry = D.lookup(ai)
-            if entry[D.FNC1] and entry[D.COMPONENTS][-1][0] == "X":
-                hit = _swallowed(value, present)
-                if hit:
-                    R.warning(
-                        res,
-                        "possible_missing_gs",
-                        "AI (%s) value '%s' ends in what looks like AI (%s) '%s'; was a GS separator left out?"
-                        % (ai, value, hit[0], hit[1]),
-                        ai,
-                    )
+        if scanned and info[4]:
+            if hidden is None:
+                hidden = [a for a in SWALLOW_AIS if a not in _distinct(pairs)]
+            hit = _swallowed(value, hidden)
+            if hit:
+                R.warning(
+                    res,
+                    "possible_missing_gs",
+                    "AI (%s) value '%s' ends in what looks like AI (%s) '%s'; was a GS separator left out?"
+                    % (ai, value, hit[0], hit[1]),
+                    ai,
+                )
 
 
-def _swallowed(value, present):
+def _distinct(pairs):
+    return [ai for ai, _ in pairs]
+
+
+def _swallowed(value, candidates):
     # A value of a variable-length AI read up to a GS or the end may hide
     # a following element string; report the first suffix that parses
     # completely and validly as one of the usual UDI AIs not otherwise present.
-    for ai in SWALLOW_AIS:
-        if ai in present:
-            continue
+    for ai in candidates:
         i = value.find(ai, 1)
         while i > 0 and i < len(value) - 2:
             tail = value[i:]
@@ -383,38 +483,33 @@ def _swallowed(value, present):
     return None
 
 
-def fill(res, pairs, opts):
-    # elements, di, pi, package level, HRI and Digital Link from valid pairs.
-    year = ref_year(opts)
-    for ai, value in pairs:
-        R.element(res, ai, D.title(ai), value, "ai")
-        key = PI_KEYS.get(ai)
-        if key:
-            res["pi"][key] = _pi_value(ai, value, year)
-    for di_ai in DI_AIS:
-        for ai, value in pairs:
-            if ai == di_ai:
-                res["di"] = value[:14]
-                res["package_level"] = ord(value[0]) - 48
-                break
-        if res["di"]:
-            break
+def fill(res, pairs, ais):
+    # HRI and, for valid data, the canonical Digital Link.
     res["hri"] = to_hri(pairs)
-    # A Digital Link is only offered for data that is valid.
-    res["dl_uri"] = None if res["errors"] else to_dl_uri(pairs)
+    res["dl_uri"] = None if res["errors"] else to_dl_uri(pairs, DL_DOMAIN, ais)
+
+
+_dates = {}
 
 
 def _pi_value(ai, value, year):
-    entry = D.lookup(ai)
-    linters = entry[D.COMPONENTS][0][4]
+    # ISO form of date AIs (remembered: the same dates recur), else the value.
+    key = ai + "=" + value
+    iso = _dates.get(key)
+    if iso is not None and iso[0] == year:
+        return iso[1]
+    out = value
+    linters = D.lookup(ai)[D.COMPONENTS][0][4]
     if "yymmd0" in linters or "yymmdd" in linters:
         d = dates.yymmdd(value[0:6], year, True)
-        if d is None:
-            return value
-        if ai == "7003" and len(value) == 10:
-            return d[0] + "T" + value[6:8] + ":" + value[8:10]
-        return d[0]
-    return value
+        if d is not None:
+            out = d[0]
+            if ai == "7003" and len(value) == 10:
+                out = d[0] + "T" + value[6:8] + ":" + value[8:10]
+    if len(_dates) >= _VERDICTS_MAX:
+        _dates.clear()
+    _dates[key] = (year, out)
+    return out
 
 
 # --- encoders -------------------------------------------------------------
@@ -458,44 +553,65 @@ def pct(value):
     return "".join(out)
 
 
-def to_dl_uri(pairs, domain=DL_DOMAIN):
+def to_dl_uri(pairs, domain=DL_DOMAIN, ais=None):
     # Canonical GS1 Digital Link URI, or None when the elements cannot be
     # expressed as one (no primary key, or an AI that is neither a key
     # qualifier nor a permitted data attribute).
-    key = None
-    for ai, value in pairs:
-        e = D.lookup(ai)
-        if e[D.DLPKEY] is not None:
-            key = (ai, value, e[D.DLPKEY])
-            break
-    if key is None:
+    if ais is None:
+        ais = distinct_ais(pairs)
+    plan = _dl_plan(ais)
+    if plan is None:
         return None
-    present = [ai for ai, _ in pairs]
-    qualifiers = ()
-    for seq in key[2]:
-        if _seq_fits(seq, key[2], present):
-            qualifiers = seq
-            break
-    path = [domain, key[0], pct(key[1])]
-    for q in qualifiers:
-        for ai, value in pairs:
-            if ai == q:
-                path.append(ai)
-                path.append(pct(value))
-                break
-    query = []
-    done = []
+    path, query = plan
+    values = {}
     for ai, value in pairs:
-        if ai == key[0] or ai in qualifiers or ai in done:
+        if ai not in values:
+            values[ai] = value if not value.strip(_UNRESERVED) else pct(value)
+    out = [domain]
+    for ai in path:
+        out.append("/")
+        out.append(ai)
+        out.append("/")
+        out.append(values[ai])
+    sep = "?"
+    for ai in query:
+        out.append(sep)
+        out.append(ai)
+        out.append("=")
+        out.append(values[ai])
+        sep = "&"
+    return "".join(out)
+
+
+_dl_plans = {}
+
+
+def _dl_plan(ais):
+    # Which AIs go into the path (key, then qualifiers in dictionary order)
+    # and which into the query; depends only on the AIs present.
+    if ais in _dl_plans:
+        return _dl_plans[ais]
+    plan = None
+    for ai in ais:
+        seqs = D.lookup(ai)[D.DLPKEY]
+        if seqs is None:
             continue
-        done.append(ai)
-        if not D.lookup(ai)[D.DL_ATTR]:
-            return None
-        query.append(ai + "=" + pct(value))
-    uri = "/".join(path)
-    if query:
-        uri += "?" + "&".join(query)
-    return uri
+        qualifiers = ()
+        for seq in seqs:
+            if _seq_fits(seq, seqs, ais):
+                qualifiers = seq
+                break
+        path = [ai] + [q for q in qualifiers if q in ais]
+        query = [a for a in ais if a not in path]
+        plan = (tuple(path), tuple(query))
+        for a in query:
+            if not D.lookup(a)[D.DL_ATTR]:
+                plan = None
+        break
+    if len(_dl_plans) >= D._CACHE_MAX:
+        _dl_plans.clear()
+    _dl_plans[ais] = plan
+    return plan
 
 
 def _seq_fits(seq, all_seqs, present):
@@ -523,9 +639,10 @@ def finish_pairs(pairs, res, opts, scanned):
     names = opts.get("rules")
     # A partial label (one of several carriers on an item) may be checked
     # with some message-level rules off, as the Syntax Engine allows.
-    validate_pairs(pairs, res, None if names is None else [RULE_NAMES[n] for n in names])
-    healthcare_checks(pairs, res, opts, scanned)
-    fill(res, pairs, opts)
+    ais = distinct_ais(pairs)
+    validate_pairs(pairs, res, None if names is None else [RULE_NAMES[n] for n in names], ais)
+    annotate(pairs, res, opts, scanned)
+    fill(res, pairs, ais)
     return res
 
 

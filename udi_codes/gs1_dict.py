@@ -19,6 +19,7 @@ COMPONENTS = 3
 REQ = 4
 EX = 5
 DLPKEY = 6
+FIXED = 7  # total data length of a predefined-length AI, else 0
 
 _cache = {}
 # MicroPython keeps only a few parsed entries (heap); CPython keeps them all.
@@ -105,7 +106,11 @@ def _parse_line(ai, f):
             dlpkey = ((),)
         elif attr.startswith("dlpkey="):
             dlpkey = tuple(tuple(seq.split(",")) for seq in attr[7:].split("|"))
-    return (len(ai), "*" not in flags, "?" in flags, tuple(comps), tuple(req), ex, dlpkey)
+    fixed = 0
+    if "*" in flags:
+        for c in comps:
+            fixed += c[2]
+    return (len(ai), "*" not in flags, "?" in flags, tuple(comps), tuple(req), ex, dlpkey, fixed)
 
 
 def matches(pattern, ai):
@@ -146,13 +151,3 @@ def _title(ai):
     j = TITLES.find("\n", i + 1)
     line = TITLES[i + 1 : j if j > 0 else len(TITLES)]
     return line[line.find(";") + 1 :]
-
-
-def fixed_length(entry):
-    # Total length of a predefined-length AI's data, else 0.
-    if entry[FNC1]:
-        return 0
-    n = 0
-    for c in entry[COMPONENTS]:
-        n += c[2]
-    return n

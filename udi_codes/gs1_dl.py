@@ -35,25 +35,6 @@ _URI_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~
 _BAD_DOMAIN = "_~?#@!$&'()*+,;=%"
 _HEX = "0123456789abcdef"
 
-CODES = {
-    "dl_illegal_character": "The Digital Link URI contains a character that is not allowed in a URI.",
-    "dl_bad_scheme": "The URI must start with http:// or https:// (all lower or all upper case).",
-    "dl_bad_domain": "The domain name contains a character not allowed in a domain.",
-    "dl_no_domain_or_path": "The URI needs a domain and a path after the scheme.",
-    "dl_no_primary_key": "No GS1 primary key (e.g. /01/<GTIN>) ends the URI path, or the path does not end in /AI/value pairs.",
-    "dl_unknown_ai": "A numeric path segment or query parameter is not a known GS1 AI.",
-    "dl_empty_value": "An AI in the path or in the query has an empty value.",
-    "dl_bad_percent_escape": "A percent-escape decodes to the NUL character (%00).",
-    "dl_bad_gtin_length": "The GTIN (01) does not have 14 digits (zero-suppressed GTIN-8/12/13 are not enabled).",
-    "dl_not_qualifier": "An AI in the path after the primary key is not a key qualifier of that key.",
-    "dl_bad_qualifier_order": "The key qualifiers in the path are out of order, repeated or mix alternative sequences.",
-    "dl_duplicate_ai": "The same AI appears twice in the URI.",
-    "dl_not_dl_attribute": "An AI in the query is not permitted as a Digital Link data attribute.",
-    "dl_qualifier_in_query": "A key qualifier was given as a query parameter; it belongs in the path.",
-    "dl_too_many_ais": "The URI has more than 64 AIs and query parameters.",
-}
-
-
 def parse(uri, res, opts):
     pairs = extract(uri, res, opts)
     if pairs is None:
@@ -135,6 +116,8 @@ def extract(uri, res, opts):
             value = _pad_gtin(ai, value)
         if not _length_ok(ai, value, res, True):
             return None
+        if len(pairs) >= MAX_AIS:
+            return _fail(res, "dl_too_many_ais", "more than %d AIs in the path" % MAX_AIS, starts[j])
         pairs.append((ai, value))
         path_ais.append(ai)
         j += 2

@@ -21,44 +21,6 @@ from .checkchars import HIBC_CHARS, hibc_mod43
 
 SCHEME = "hibc"
 
-CODES = {
-    "hibc_empty": "No data.",
-    "hibc_hri_input": "Data was given as a caption '*...*'; asterisks removed, '_' read as space.",
-    "hibc_lower_case": "Lower-case letters are not in the HIBC character set.",
-    "hibc_bad_char": "Character outside the HIBC set 0-9 A-Z - . space $ / + %.",
-    "hibc_no_flag": "HIBC data must start with the '+' flag character.",
-    "hibc_bad_start": "The character after '+' must be a letter (primary) or a digit or '$' (secondary).",
-    "hibc_lic_first_digit": "The LIC must start with a letter; a digit after '+' starts a secondary 5-digit date.",
-    "hibc_truncated": "Data ends before a required field is complete.",
-    "hibc_bad_lic": "The LIC (labeler identification code) may hold only digits and upper-case letters.",
-    "hibc_bad_pcn": "The PCN (product/catalogue number) may hold only digits and upper-case letters.",
-    "hibc_pcn_too_long": "The PCN is longer than 18 characters.",
-    "hibc_pcn_legacy_length": "The PCN is longer than 13 characters; older HIBC readers accept at most 13.",
-    "hibc_bad_um": "The unit-of-measure (packaging level) must be a digit 0-9.",
-    "hibc_bad_check": "The mod-43 check character is wrong.",
-    "hibc_bad_link": "The secondary's link character differs from the primary's check character.",
-    "hibc_link_unverified": "The link character can only be checked against the primary symbol.",
-    "hibc_link_no_primary": "Link check: the first result is not an HIBC primary.",
-    "hibc_link_no_secondary": "Link check: the second result is not a separate HIBC secondary symbol.",
-    "hibc_bad_flag": "Unknown secondary-data format flag.",
-    "hibc_bad_date": "A date field holds non-digits.",
-    "hibc_bad_month": "The month of a date does not exist.",
-    "hibc_bad_day": "The day of a date does not exist in that month.",
-    "hibc_bad_julian": "The day-of-year of a Julian date does not exist in that year.",
-    "hibc_bad_hour": "The hour of a date is outside 00-23.",
-    "hibc_month_expiry": "Expiry given as month and year only; taken as the last day of that month.",
-    "hibc_bad_quantity": "A quantity field must hold digits only.",
-    "hibc_quantity_zero": "The quantity is zero.",
-    "hibc_no_date_flag": "No date-format digit after the $$8/$$9 quantity; the rest is read as lot/serial.",
-    "hibc_field_too_long": "A lot or serial number is longer than 18 characters.",
-    "hibc_field_legacy_length": "A lot or serial number is longer than 13 characters; older readers accept at most 13.",
-    "hibc_empty_field": "A data field is empty.",
-    "hibc_empty_segment": "Two '/' in a row or a '/' with nothing after it.",
-    "hibc_unknown_segment": "A '/' segment is neither secondary data nor 14D, 16D, S or Q.",
-    "hibc_conflict": "The same field is given twice with different values.",
-    "hibc_deprecated_flag": "Secondary format kept for backward compatibility only; prefer $$ formats and /Q.",
-}
-
 _ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _DIGITS = "0123456789"
 

@@ -9,30 +9,6 @@
 from . import result
 from . import dates
 
-CODES = {
-    "ma_truncated": "MA code ends before the enterprise code",
-    "ma_bad_iac": "first field is not the issuing agency code MA",
-    "ma_bad_country": "country code is not 156 (China)",
-    "ma_bad_industry": "industry code is not M0 (medical devices)",
-    "ma_bad_enterprise": "enterprise code is not 6 digits",
-    "ma_no_product_segment": "enterprise main code only: no product segment, not a UDI-DI",
-    "ma_bad_pack_level": "packaging level is not a digit 0-9",
-    "ma_bad_category_length": "category code is not 6-10 characters",
-    "ma_bad_char": "character not allowed in this MA field",
-    "ma_empty_unit": "empty PI data unit",
-    "ma_unknown_unit": "unknown PI data-unit letter",
-    "ma_duplicate_unit": "PI data unit appears twice",
-    "ma_bad_date": "PI date is not a real YYMMDD or YYYYMMDD date",
-    "ma_check_not_last": "PI check unit .C is not the last data unit",
-    "ma_bad_check_unit": "PI check unit .C is not one character",
-    "ma_check_without_pi": "PI check unit .C without any PI data unit",
-    "ma_check_mismatch": "check character differs from the unofficial MA algorithm",
-    "ma_check_uncomputable": "check character not computable: character outside the MA code table",
-    "ma_old_rule": "production date in old-rule unit .P (replaced by .M on 2020-08-20)",
-    "ma_unconfirmed_unit": "unconfirmed data unit .Y (medical-insurance code)",
-    "ma_no_pi_check": "PI has no .C check unit; PI check not verified",
-}
-
 # PI data units: letter -> (title, kind); kind "date" or "text".
 UNITS = {
     "L": ("Lot (批次号)", "text"),

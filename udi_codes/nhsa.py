@@ -9,14 +9,6 @@
 from . import result
 from . import dates
 
-CODES = {
-    "nhsa_bad_length": "medical-insurance code has the wrong length",
-    "nhsa_lower_case": "medical-insurance codes use upper-case letters only",
-    "nhsa_bad_char": "character not allowed in a medical-insurance code",
-    "nhsa_bad_class": "西药 class (positions 2-6) is not letter, 2 digits, 2 letters",
-    "nhsa_segments_unconfirmed": "segment widths are from a secondary source, not the official NHSA rule",
-}
-
 # Segment (key, title, start, end) per kind; widths UNCONFIRMED (§5.1, §5.2).
 _WESTERN = (
     ("kind", "Drug kind (药品标识码, X = 西药)", 0, 1),

@@ -1,0 +1,79 @@
+"""The udi-edge command line: check (arguments and the JSON-lines batch
+interface) and the scanner station that `run` starts today."""
+
+import json
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, TODAY
+
+SCAN = "]d201069012345678921727123110LOT2024A\x1d21SN0001"
+
+
+def cli(*args, stdin=None):
+    env = dict(os.environ, PYTHONPATH=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args], input=stdin, capture_output=True, text=True, env=env, cwd=ROOT, timeout=60
+    )
+
+
+def test_check_accepts_every_spelling_of_gs():
+    for spelling in ("\\x1d", "<GS>", "{GS}"):
+        p = cli("check", "--today", TODAY, SCAN.replace("\x1d", spelling))
+        assert p.returncode == 0, p.stderr
+        res = json.loads(p.stdout)
+        assert res["valid"] and res["pi"]["serial"] == "SN0001" and res["raw"] == SCAN
+
+
+def test_check_prints_one_result_per_argument_in_order():
+    p = cli("check", "--today", TODAY, "81234567890123456789", "+A123BJC5D6E71H", "hello")
+    lines = [json.loads(l) for l in p.stdout.splitlines()]
+    assert [r["scheme"] for r in lines] == ["cn-drug", "hibc", "unknown"]
+    assert [r["valid"] for r in lines] == [True, False, False]
+
+
+def test_print_profile_refuses_day_00():
+    raw = "]d2010690123456789217270200"
+    read = json.loads(cli("check", "--today", TODAY, raw).stdout)
+    printed = json.loads(cli("check", "--profile", "print", "--today", TODAY, raw).stdout)
+    assert read["valid"] and [w["code"] for w in read["warnings"]] == ["dd00_date"]
+    assert not printed["valid"] and [e["code"] for e in printed["errors"]] == ["dd00_date"]
+
+
+def test_jsonl_batch_keeps_order_and_survives_bad_lines():
+    lines = [
+        json.dumps({"raw": SCAN}),
+        "this is not json",
+        json.dumps({"raw": 42}),
+        json.dumps(["raw"]),
+        "",
+        json.dumps({"raw": "]d221SN0001", "today": TODAY}),
+        json.dumps({"raw": "]d2010690123456789217251231", "today": "2026-01-01"}),
+    ]
+    p = cli("check", "--jsonl", stdin="\n".join(lines) + "\n")
+    assert p.returncode == 0, p.stderr
+    out = [json.loads(l) for l in p.stdout.splitlines()]
+    assert len(out) == 6  # the blank line is skipped, every other line answered
+    assert out[0]["valid"] and out[0]["raw"] == SCAN
+    for bad in out[1:4]:
+        assert not bad["valid"] and bad["errors"][0]["code"] == "bad_input_line"
+    assert out[4]["errors"][0]["code"] == "ai_required"
+    assert [w["code"] for w in out[5]["warnings"]] == ["expired"]
+
+
+def test_check_without_codes_says_how_to_use_it():
+    p = cli("check")
+    assert p.returncode == 2 and "--jsonl" in p.stderr
+
+
+def test_station_demo_reports_verdicts_in_chinese():
+    p = cli("run", "--demo", "--today", TODAY)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.count("OK ") >= 6 and p.stdout.count("BAD") >= 3
+    assert "校验" in p.stdout  # the wrong GTIN check digit, in Chinese
+
+
+def test_station_reads_scans_from_stdin():
+    p = cli("run", "--today", TODAY, stdin="81234567890123456789\n+A123BJC5D6E71H\n")
+    assert p.stdout.splitlines()[0].startswith("OK ") and "BAD" in p.stdout

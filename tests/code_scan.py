@@ -83,8 +83,10 @@ def _func_name(call):
 
 def emitted_codes(packages=PACKAGES, files=None):
     """{code: [(file relative to the repo, line), ...]}"""
+    # Functions with a `code` parameter are looked up in every package, so
+    # that scanning one module still knows result.error(res, code, ...).
+    params = _code_params(_trees(source_files()))
     trees = _trees(files if files is not None else source_files(packages))
-    params = _code_params(trees)
     found = {}
 
     def add(codes, path, node):
@@ -104,7 +106,12 @@ def emitted_codes(packages=PACKAGES, files=None):
                 for t in node.targets:
                     if isinstance(t, ast.Name) and t.id == "code":
                         add(_literals(node.value), path, node)
-            elif isinstance(node, ast.Tuple) and len(node.elts) in (2, 3):
-                if _is_message(node.elts[1]):
-                    add(_literals(node.elts[0]), path, node)
+            elif isinstance(node, ast.Tuple) and len(node.elts) in (2, 3) and _is_message(node.elts[1]):
+                add(_literals(node.elts[0]), path, node)
     return found
+
+
+def module_codes(*names):
+    """Codes emitted by the given udi_codes modules ("hibc", "gs1_lint", ...)."""
+    files = [os.path.join(ROOT, "udi_codes", n + ".py") for n in names]
+    return set(emitted_codes(files=files))

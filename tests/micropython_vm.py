@@ -15,7 +15,9 @@ def binary():
     return shutil.which("micropython")
 
 
-def run(script, stdin="", heap="100K", path=(ROOT,), timeout=120):
+def run(script, stdin="", heap="100K", path=(ROOT,), timeout=120, cwd=None):
+    # cwd matters: the VM looks in the current directory first, so a run
+    # against the .mpy build must not start in the repository root.
     env = dict(os.environ, MICROPYPATH=":".join(path))
     return subprocess.run(
         [binary(), "-X", "heapsize=" + heap, script],
@@ -24,7 +26,7 @@ def run(script, stdin="", heap="100K", path=(ROOT,), timeout=120):
         text=True,
         env=env,
         timeout=timeout,
-        cwd=ROOT,
+        cwd=cwd or path[0],
     )
 
 

@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from conftest import TODAY
 from micropython_vm import binary, run
-from udi_codes import gs1, gs1_dl, gs1_lint
+from code_scan import module_codes
+from udi_codes import gs1, gs1_dl
+from udi_codes.messages import CATALOGUE
 from udi_codes import result as R
 from udi_codes.checkchars import gs1_mod10
 
@@ -239,13 +241,18 @@ def test_limits_are_inclusive():
 
 
 def test_every_code_is_described():
-    known = set(gs1_dl.CODES) | set(gs1.CODES) | set(gs1_lint.CODES)
+    known = module_codes("gs1_dl", "gs1", "gs1_lint", "gs1_lint_rare")
+    assert known <= set(CATALOGUE), known - set(CATALOGUE)
     for uri, code in GSE_INVALID:
         assert code in known, code
         for c in codes(dl(uri)):
             assert c in known, (uri, c)
-    for code, text in gs1_dl.CODES.items():
-        assert code.startswith("dl_") and text.endswith(".")
+    dl_codes = {c for c in module_codes("gs1_dl") if c.startswith("dl_")}
+    assert {c for c in CATALOGUE if c.startswith("dl_")} == dl_codes
+    for code in dl_codes:
+        en, zh = CATALOGUE[code]
+        assert code.startswith("dl_") and en.endswith(".") and zh
+    assert not hasattr(gs1_dl, "CODES")  # descriptions live in udi_codes.messages
 
 
 def test_stem_and_key_choice():

@@ -15,14 +15,6 @@ from . import symbology as S
 
 ENGINE_VERSION = "1.0.0"
 
-CODES = {
-    "unknown_scheme": "The data matches no known code scheme.",
-    "plain_carrier": "A symbology without FNC1 (]C0, ]d1, ]Q1 …) carries plain data, never GS1 element strings.",
-    "expired": "The expiry date is before the reference date.",
-    "internal_error": "The engine failed on this input (a bug: please report it with the raw data).",
-}
-
-
 def parse(raw, profile="read", today=None, rules=None):
     # The single entry: any string a scanner, a keyboard wedge or a file
     # gives -> result dict (see result.py).  Never raises.
@@ -67,7 +59,6 @@ def _route(raw, sym, data, opts):
         res,
         "plain_carrier",
         "%s carries plain data; it is not GS1 element strings, HIBC, MA or a drug code" % S.name(sym),
-        0,
     )
     return res
 
@@ -82,7 +73,7 @@ try:
     import gc
 
     # MicroPython: a handheld's heap holds GS1 plus one or two other schemes.
-    _ROOM = 32 * 1024 if hasattr(gc, "mem_free") else 0
+    _ROOM = 40 * 1024 if hasattr(gc, "mem_free") else 0
 except ImportError:
     _ROOM = 0
 
@@ -159,7 +150,7 @@ def _bare(raw, data, opts):
     else:
         why = "no known scheme has this shape"
     res = R.new(raw, "unknown", None)
-    R.error(res, "unknown_scheme", "not a recognised code: %s" % why, 0)
+    R.error(res, "unknown_scheme", "not a recognised code: %s" % why)
     return res
 
 

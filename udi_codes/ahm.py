@@ -4,6 +4,7 @@
 
 from . import result
 
+
 def looks_like(data):
     return data.startswith("MF")
 

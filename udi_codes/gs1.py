@@ -37,26 +37,6 @@ DD00_AIS = ("11", "17")
 # AIs that a missing GS most often swallows on medical packaging.
 SWALLOW_AIS = ("01", "10", "11", "17", "21", "30", "240", "7003")
 
-CODES = {
-    "empty_data": "No GS1 data after the symbology identifier.",
-    "unknown_ai": "No AI in the GS1 dictionary matches the data at this position.",
-    "ai_data_empty": "An AI has no data.",
-    "ai_data_too_short": "An AI's data is shorter than the dictionary allows.",
-    "ai_data_too_long": "An AI's data is longer than allowed, or a separator (GS/FNC1) is missing after it.",
-    "illegal_caret": "The data contains '^', which GS1 data never contains.",
-    "too_many_ais": "More AIs in one message than the Syntax Engine accepts (64).",
-    "bad_bracketed_ai": "The bracketed (HRI) input is malformed.",
-    "ai_exclusive": "Two AIs that must not appear together were found.",
-    "ai_required": "An AI is missing an AI it must be used with.",
-    "ai_repeated": "The same AI appears twice with different values.",
-    "digsig_needs_serial": "With a digital signature (8030) the key AI must carry its serial part.",
-    "dd00_date": "Day 00 in a production/expiry date (allowed by GS1 syntax, not for healthcare since 2025).",
-    "possible_missing_gs": "A variable-length value looks like it swallowed a following AI (missing GS).",
-    "no_symbology_id": "No symbology identifier: the code was assumed to be GS1 element strings.",
-    "bad_gtin": "A GTIN-only symbol (EAN/UPC/ITF-14) has the wrong length or digits.",
-}
-
-
 def ref_year(opts):
     t = opts.get("today") or dates.today_iso()
     if t:
@@ -116,7 +96,7 @@ def parse_elements(data, res):
         return None
     caret = data.find("^")
     if caret >= 0:
-        R.error(res, "illegal_caret", "character '^' at position %d is not allowed in GS1 data" % caret, caret)
+        R.error(res, "illegal_caret", "character '^' (character %d) is not allowed in GS1 data" % (caret + 1), caret)
         return None
     # Items of one lot share everything up to the last GS (GTIN, dates,
     # lot); only what follows (the serial) is new.  Reuse the stem's parse.
@@ -142,7 +122,7 @@ def _parse_from(data, res, pos, pairs, cut):
         ln = D.ai_length(data, pos)
         entry = lookup(data[pos : pos + ln]) if ln else None
         if entry is None:
-            R.error(res, "unknown_ai", "no known GS1 AI at position %d ('%s')" % (pos, _clip(data[pos:])), pos)
+            R.error(res, "unknown_ai", "no known GS1 AI at character %d ('%s')" % (pos + 1, _clip(data[pos:])), pos)
             return None
         ai = data[pos : pos + ln]
         pos += ln
@@ -205,13 +185,13 @@ def _parse_bracketed(data, res):
     pos = 0
     while pos < n:
         if data[pos] != "(":
-            R.error(res, "bad_bracketed_ai", "expected '(' at position %d" % pos, pos)
+            R.error(res, "bad_bracketed_ai", "expected '(' at character %d" % (pos + 1), pos)
             return None
         close = data.find(")", pos)
         ai = data[pos + 1 : close] if close > 0 else ""
         entry = D.lookup(ai) if ai and D.ai_length(ai, 0) == len(ai) else None
         if entry is None:
-            R.error(res, "unknown_ai", "'(%s)' at position %d is not a known GS1 AI" % (_clip(ai), pos), pos)
+            R.error(res, "unknown_ai", "'(%s)' at character %d is not a known GS1 AI" % (_clip(ai), pos + 1), pos)
             return None
         pos = close + 1
         chars = []
@@ -236,6 +216,13 @@ def _parse_bracketed(data, res):
 
 def check_value(ai, entry, value, res):
     # Validate one complete AI value (bracketed input, Digital Link).
+    key = ai + "=" + value
+    hit = _verdicts.get(key)
+    if hit is not None and hit[0] == len(value):
+        if hit[2] is not None:
+            R.error(res, hit[2][0], hit[2][1], ai)
+            return False
+        return True
     if not value:
         R.error(res, "ai_data_empty", "AI (%s) has no data" % ai, ai)
         return False
@@ -249,6 +236,7 @@ def check_value(ai, entry, value, res):
     if used != len(value):
         R.error(res, "ai_data_too_long", "AI (%s) data is too long (%d characters, at most %d)" % (ai, len(value), used), ai)
         return False
+    _remember(key, (used, None, content))
     if content is not None:
         R.error(res, content[0], content[1], ai)
         return False

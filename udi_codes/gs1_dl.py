@@ -35,6 +35,7 @@ _URI_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~
 _BAD_DOMAIN = "_~?#@!$&'()*+,;=%"
 _HEX = "0123456789abcdef"
 
+
 def parse(uri, res, opts):
     pairs = extract(uri, res, opts)
     if pairs is None:

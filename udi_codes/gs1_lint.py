@@ -3,8 +3,9 @@
 # src/lint_*.c) on every verdict and on which rule failed.
 #
 # Every linter takes the component's data string and returns None when it is
-# fine, else (code, message): code is a stable snake_case id listed in CODES,
-# message is short English text for the operator.  Positions in messages are
+# fine, else (code, message): code is a stable snake_case id (described in
+# English and Chinese in udi_codes.messages.CATALOGUE, which the firmware does
+# not ship), message is short English text for the operator.  Positions in messages are
 # 1-based.  The lists of codes (countries, currencies, package types, ...) come
 # from the generated module udi_codes.gs1_lint_tables (tools/gen_lint_tables.py).
 #
@@ -13,9 +14,6 @@
 
 from udi_codes.checkchars import gs1_mod10
 
-
-# One-line English description of every error code; the gateway builds its
-# zh/en catalogue from this dict.
 
 CSET82 = ("!\"%&'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
           "abcdefghijklmnopqrstuvwxyz")

@@ -582,7 +582,7 @@ CATALOGUE = {
         "医保编码中含有不允许的字符",
     ),
     "nhsa_bad_class": (
-        "西药 class (positions 2-6) is not letter, 2 digits, 2 letters.",
+        "Western-medicine (西药) class code, positions 2-6, is not a letter, 2 digits and 2 letters.",
         "西药类别码（第 2-6 位）不是“1 位字母 + 2 位数字 + 2 位字母”",
     ),
     "nhsa_segments_unconfirmed": (
@@ -608,14 +608,14 @@ def _is_lang_zh(lang):
 
 
 def where(at, lang="zh"):
-    # entry["at"] in words: an AI ("01"), a character position (int, as the
-    # engine counts it, the same number the English message uses) or a data
-    # unit (".M", "expiry").  "" when the entry has no position.
+    # entry["at"] in words: an AI ("01"), a character position (int: a
+    # 0-based index into the data, shown counted from 1 as people count) or
+    # a data unit (".M", "expiry").  "" when the entry has no position.
     if at is None or isinstance(at, bool) or at == "":
         return ""
     zh = _is_lang_zh(lang)
     if isinstance(at, int):
-        return ("位置 %d" if zh else "position %d") % at
+        return ("第 %d 个字符" if zh else "character %d") % (at + 1)
     at = str(at)
     if at.isdigit() and at.isascii() and 2 <= len(at) <= 4:
         return "AI " + at

@@ -29,8 +29,11 @@ class Site:
     # fresh serial on every item.
     def __init__(self, rng, products=400, lots=4):
         self.lots = []
+        self.units = []
         for _ in range(products):
             g = gtin(rng, rng.choice("0001123"))
+            if g[0] == "0":
+                self.units.append(g)
             for _ in range(lots):
                 self.lots.append((g, yymmdd(rng), yymmdd(rng), word(rng, 4, 12), rng.random() < 0.6))
 
@@ -74,7 +77,8 @@ def make(n, seed=20261122):
         elif r < 0.65:
             out.append(gs1.to_scan_data(udi_pairs(rng, site), "]C1"))
         elif r < 0.72:
-            out.append("]E0" + gtin(rng)[1:])
+            # retail packs scanned by their EAN-13: catalogue products at unit level
+            out.append("]E0" + rng.choice(site.units)[1:])
         elif r < 0.77:
             out.append(gs1.to_hri(udi_pairs(rng, site)))
         elif r < 0.81:

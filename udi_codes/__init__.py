@@ -22,7 +22,12 @@ def parse(raw, profile="read", today=None, rules=None):
     # today: reference date "YYYY-MM-DD" for expiry and the century rule;
     # rules: GS1 message-level rules to apply (default all: "mutex",
     # "requisites", "repeats", "digsig_serial").
-    opts = {"profile": profile, "today": today or dates.today_iso(), "rules": rules}
+    if not isinstance(today, str) or not today:
+        today = dates.today_iso()
+    year = _years.get(today)
+    if year is None:
+        year = _year(today)
+    opts = {"profile": profile, "today": today, "rules": rules, "year": year}
     if not isinstance(raw, str):
         raw = _decode(raw)
     sym, data = S.split(raw)
@@ -31,8 +36,25 @@ def parse(raw, profile="read", today=None, rules=None):
     except Exception as e:  # the engine's contract is a result, not an exception
         res = R.new(raw, "unknown", sym)
         R.error(res, "internal_error", "engine error: %s" % e)
-    _expiry(res, opts)
-    return R.finish(res)
+    exp = res["pi"].get("expiry")
+    if exp and today and exp[:10] < today:
+        R.warning(res, "expired", "expired on %s (reference date %s)" % (exp[:10], today), "expiry")
+    res["valid"] = not res["errors"]
+    return res
+
+
+_years = {}
+
+
+def _year(today):
+    # The reference year from "YYYY-MM-DD"; 0 (unknown) for anything else.
+    year = 0
+    if isinstance(today, str) and len(today) >= 4 and dates.digits(today[0:4]):
+        year = int(today[0:4])
+    if len(_years) > 8:
+        _years.clear()
+    _years[today] = year
+    return year
 
 
 def _decode(raw):
@@ -152,10 +174,3 @@ def _bare(raw, data, opts):
     res = R.new(raw, "unknown", None)
     R.error(res, "unknown_scheme", "not a recognised code: %s" % why)
     return res
-
-
-def _expiry(res, opts):
-    today = opts.get("today")
-    exp = res["pi"].get("expiry") if res["pi"] else None
-    if today and exp and len(exp) >= 10 and exp[:10] < today:
-        R.warning(res, "expired", "expired on %s (reference date %s)" % (exp[:10], today), "expiry")

@@ -38,6 +38,9 @@ DD00_AIS = ("11", "17")
 SWALLOW_AIS = ("01", "10", "11", "17", "21", "30", "240", "7003")
 
 def ref_year(opts):
+    y = opts.get("year")
+    if y:
+        return y
     t = opts.get("today") or dates.today_iso()
     if t:
         return int(t[0:4])
@@ -78,7 +81,10 @@ def consume(ai, entry, data, pos, end):
 # Verdicts on AI values seen before: on a packaging line or in a warehouse the
 # same GTIN, lot and dates recur on thousands of scans, only serials change.
 _verdicts = {}
-_VERDICTS_MAX = 8192 if D._CACHE_MAX > 100 else 16
+# A gateway remembers whole sites; a handheld (MicroPython) reads one lot
+# at a time and has a small heap: a few entries, and one frame.
+_VERDICTS_MAX = 32768 if D._CACHE_MAX > 100 else 12
+_FRAMES_MAX = 32768 if D._CACHE_MAX > 100 else 2
 
 
 def _remember(key, verdict):
@@ -90,24 +96,34 @@ def _remember(key, verdict):
 def parse_elements(data, res):
     # Unbracketed element strings with GS separators -> [(ai, value)], or
     # None after a structural error (the rest cannot be delimited).
+    return _parse_scan(data, res)[0]
+
+
+def _parse_scan(data, res):
+    # -> (pairs or None, stem, number of pairs in the stem)
     n = len(data)
     if n == 0:
         R.error(res, "empty_data", "no GS1 data after the symbology identifier", 0)
-        return None
+        return None, None, 0
     caret = data.find("^")
     if caret >= 0:
         R.error(res, "illegal_caret", "character '^' (character %d) is not allowed in GS1 data" % (caret + 1), caret)
-        return None
+        return None, None, 0
     # Items of one lot share everything up to the last GS (GTIN, dates,
     # lot); only what follows (the serial) is new.  Reuse the stem's parse.
-    cut = data.rfind(GS) + 1
+    # Without a GS the whole message is the stem (unless it ends in a serial).
+    cut = data.rfind(GS) + 1 or n
     if cut:
-        hit = _stems.get(data[:cut])
+        stem = data[:cut]
+        hit = _stems.get(stem)
         if hit is not None:
             for e in hit[1]:
                 res["errors"].append(dict(e))
-            return _parse_from(data, res, cut, list(hit[0]), 0)
-    return _parse_from(data, res, 0, [], cut)
+            return _parse_from(data, res, cut, list(hit[0]), 0), stem, len(hit[0])
+        pairs = _parse_from(data, res, 0, [], cut)
+        hit = _stems.get(stem)
+        return pairs, stem, len(hit[0]) if hit is not None else 0
+    return _parse_from(data, res, 0, [], cut), None, 0
 
 
 _stems = {}
@@ -132,11 +148,15 @@ def _parse_from(data, res, pos, pairs, cut):
         fixed = entry[D.FIXED]
         key = ai + "=" + data[pos : pos + fixed if fixed and fixed <= end - pos else end]
         hit = _verdicts.get(key)
+        simple = entry[D.SIMPLE]
         if hit is not None:
             used, structural, content = hit
+        elif simple and entry[D.COMPONENTS][0][1] <= end - pos <= entry[D.COMPONENTS][0][2] and not data[pos:end].strip(simple):
+            used, structural, content = end - pos, None, None  # one plain component, all characters allowed
         else:
             used, structural, content = consume(ai, entry, data, pos, end)
-            if structural is None:
+            # The last value is usually the serial: new on every item.
+            if structural is None and (fixed or end < n):
                 _remember(key, (used, None, content))
         if structural is not None:
             R.error(res, structural[0], structural[1], ai)
@@ -156,8 +176,8 @@ def _parse_from(data, res, pos, pairs, cut):
             return None
         if pos < n and data[pos] == GS:
             pos += 1  # superfluous separators after fixed-length AIs are tolerated
-        if pos == cut:
-            if len(_stems) >= _VERDICTS_MAX:
+        if pos == cut and (cut < n or ai not in UNIQUE_AIS):
+            if len(_stems) >= _FRAMES_MAX:
                 _stems.clear()
             _stems[data[:cut]] = (tuple(pairs), [dict(e) for e in errors[e0:]])
     return pairs
@@ -244,11 +264,14 @@ def check_value(ai, entry, value, res):
 
 
 def distinct_ais(pairs):
-    ais = []
-    for ai, _ in pairs:
-        if ai not in ais:
-            ais.append(ai)
-    return tuple(ais)
+    ais = tuple([p[0] for p in pairs])
+    if len(ais) > 1 and len(set(ais)) < len(ais):  # a repeated AI: keep the first
+        seen = []
+        for ai in ais:
+            if ai not in seen:
+                seen.append(ai)
+        ais = tuple(seen)
+    return ais
 
 
 def validate_pairs(pairs, res, rules=None, ais=None):
@@ -392,17 +415,19 @@ def _clip(s):
 
 
 def ai_info(ai):
-    # What the result needs to know about an AI, worked out once:
-    # (title, pi key, DI preference or 99, day-00 rule applies, runs to a GS).
+    # What the result needs to know about an AI, worked out once: (title,
+    # pi key, DI preference or 99, day-00 rule applies, runs to a GS, is a date).
     info = _info.get(ai)
     if info is None:
         e = D.lookup(ai)
+        linters = e[D.COMPONENTS][0][4]
         info = (
             D.title(ai),
             PI_KEYS.get(ai),
             DI_AIS.index(ai) if ai in DI_AIS else 99,
             ai in DD00_AIS,
             bool(e[D.FNC1] and e[D.COMPONENTS][-1][0] == "X"),
+            "yymmd0" in linters or "yymmdd" in linters,
         )
         if len(_info) < D._CACHE_MAX:
             _info[ai] = info
@@ -412,35 +437,72 @@ def ai_info(ai):
 _info = {}
 
 
-def annotate(pairs, res, opts, scanned):
+def annotate(pairs, res, opts, scanned, ais, stem=None, k=0):
     # One pass over the elements: the healthcare profile on top of GS1
-    # syntax (day 00, swallowed AIs) and the result's elements, pi and di.
+    # syntax (day 00, swallowed AIs) and the result's elements, pi, di, HRI
+    # and Digital Link.  Items of one lot differ only after the last GS (the
+    # serial): what the first k elements (the stem) give is kept as a frame
+    # and replayed for the next item with the same stem and set of AIs.
     printing = opts.get("profile") == "print"
     year = ref_year(opts)
     elements = res["elements"]
     pi = res["pi"]
+    errors = res["errors"]
+    warnings = res["warnings"]
     hidden = None
     di_rank = 99
-    for ai, value in pairs:
-        info = _info.get(ai) or ai_info(ai)
-        elements.append({"ai": ai, "title": info[0], "value": value})
-        if info[1]:
-            d = _dates.get(ai + "=" + value)
-            pi[info[1]] = d[1] if d is not None and d[0] == year else _pi_value(ai, value, year)
-        if info[2] < di_rank:
-            di_rank = info[2]
+    hri = []
+    dl_values = {}
+    start = 0
+    if k:
+        fr = _frames.get(stem)
+        if fr is not None and fr[0] == ais and fr[1] == year and fr[2] == printing and fr[3] == scanned:
+            for e in fr[4]:
+                elements.append(dict(e))
+            pi.update(fr[5])
+            di_rank = fr[6]
+            if di_rank < 99:
+                res["di"] = fr[7]
+                res["package_level"] = fr[8]
+            for e in fr[9]:
+                errors.append(dict(e))
+            for e in fr[10]:
+                warnings.append(dict(e))
+            hri.append(fr[11])
+            dl_values.update(fr[12])
+            start = k
+    e0 = len(errors)
+    w0 = len(warnings)
+    for i in range(start, len(pairs)):
+        ai, value = pairs[i]
+        key = ai + "=" + value
+        f = _facts.get(key)
+        if f is None or f[8] != year:
+            f = _facts_of(ai, value, year, key)
+        elements.append({"ai": ai, "title": f[0], "value": value})
+        if f[1]:
+            pi[f[1]] = f[2]
+        if f[3] < di_rank:
+            di_rank = f[3]
             res["di"] = value[:14]
             res["package_level"] = ord(value[0]) - 48
-        if info[3] and value[4:6] == "00":
+        if f[4]:
             msg = "AI (%s) uses day 00; healthcare labels must give a real day (GSCN 21-040)" % ai
             if printing:
                 R.error(res, "dd00_date", msg, ai)
             else:
                 R.warning(res, "dd00_date", msg, ai)
-        if scanned and info[4]:
+        if scanned and f[5]:
             if hidden is None:
-                hidden = [a for a in SWALLOW_AIS if a not in _distinct(pairs)]
-            hit = _swallowed(value, hidden)
+                hidden = _hidden.get(ais)
+                if hidden is None:
+                    hidden = _hidden_ais(ais)
+            if f[9] is not None and f[9][0] is hidden:
+                hit = f[9][1]
+            else:
+                hit = _swallowed(value, hidden)
+                if key in _facts:
+                    _facts[key] = f[:9] + ((hidden, hit),)
             if hit:
                 R.warning(
                     res,
@@ -449,10 +511,84 @@ def annotate(pairs, res, opts, scanned):
                     % (ai, value, hit[0], hit[1]),
                     ai,
                 )
+        hri.append(f[6])
+        if ai not in dl_values:
+            dl_values[ai] = f[7]
+        if i == k - 1 and start == 0:
+            _keep_frame(stem, ais, year, printing, scanned, res, di_rank, errors[e0:], warnings[w0:], hri, dl_values)
+    res["hri"] = "".join(hri)
+    # A Digital Link is only offered for data that is valid.
+    if not errors:
+        plan = _dl_plan(ais)
+        if plan is not None:
+            res["dl_uri"] = DL_DOMAIN + plan[1] % tuple([dl_values[a] for a in plan[0]])
 
 
-def _distinct(pairs):
-    return [ai for ai, _ in pairs]
+_frames = {}
+
+
+def _keep_frame(stem, ais, year, printing, scanned, res, di_rank, errors, warnings, hri, dl_values):
+    if len(_frames) >= _FRAMES_MAX:
+        _frames.clear()
+    _frames[stem] = (
+        ais,
+        year,
+        printing,
+        scanned,
+        [dict(e) for e in res["elements"]],
+        dict(res["pi"]),
+        di_rank,
+        res["di"],
+        res["package_level"],
+        [dict(e) for e in errors],
+        [dict(e) for e in warnings],
+        "".join(hri),
+        dict(dl_values),
+    )
+
+
+_hidden = {}
+
+
+def _hidden_ais(ais):
+    # The usual UDI AIs absent from the message: what a missing GS could hide.
+    hidden = tuple([a for a in SWALLOW_AIS if a not in ais])
+    if len(_hidden) >= D._CACHE_MAX:
+        _hidden.clear()
+    _hidden[ais] = hidden
+    return hidden
+
+
+# What the result says about one AI value, remembered for the values that
+# recur (GTIN, dates, lot; not serials): (title, pi key, pi value, DI
+# preference, day-00 flag, runs-to-GS flag, HRI piece, Digital Link value,
+# year, (hidden AIs, missing-GS verdict) once known)
+_facts = {}
+UNIQUE_AIS = ("21", "250", "235", "8030")
+
+
+def _facts_of(ai, value, year, key):
+    info = _info.get(ai) or ai_info(ai)
+    pi_value = None
+    if info[1]:
+        pi_value = _pi_value(ai, value, year) if info[5] else value
+    f = (
+        info[0],
+        info[1],
+        pi_value,
+        info[2],
+        info[3] and value[4:6] == "00",
+        info[4],
+        "(" + ai + ")" + (value if value.find("(") < 0 else value.replace("(", "\\(")),
+        value if not value.strip(_UNRESERVED) else pct(value),
+        year,
+        None,
+    )
+    if ai not in UNIQUE_AIS:
+        if len(_facts) >= _VERDICTS_MAX:
+            _facts.clear()
+        _facts[key] = f
+    return f
 
 
 def _swallowed(value, candidates):
@@ -471,33 +607,14 @@ def _swallowed(value, candidates):
     return None
 
 
-def fill(res, pairs, ais):
-    # HRI and, for valid data, the canonical Digital Link.
-    res["hri"] = to_hri(pairs)
-    res["dl_uri"] = None if res["errors"] else to_dl_uri(pairs, DL_DOMAIN, ais)
-
-
-_dates = {}
-
-
 def _pi_value(ai, value, year):
-    # ISO form of date AIs (remembered: the same dates recur), else the value.
-    key = ai + "=" + value
-    iso = _dates.get(key)
-    if iso is not None and iso[0] == year:
-        return iso[1]
-    out = value
-    linters = D.lookup(ai)[D.COMPONENTS][0][4]
-    if "yymmd0" in linters or "yymmdd" in linters:
-        d = dates.yymmdd(value[0:6], year, True)
-        if d is not None:
-            out = d[0]
-            if ai == "7003" and len(value) == 10:
-                out = d[0] + "T" + value[6:8] + ":" + value[8:10]
-    if len(_dates) >= _VERDICTS_MAX:
-        _dates.clear()
-    _dates[key] = (year, out)
-    return out
+    # ISO form of a date AI's value (7003 with its time), else the value.
+    d = dates.yymmdd(value[0:6], year, True)
+    if d is None:
+        return value
+    if ai == "7003" and len(value) == 10:
+        return d[0] + "T" + value[6:8] + ":" + value[8:10]
+    return d[0]
 
 
 # --- encoders -------------------------------------------------------------
@@ -518,10 +635,18 @@ def to_scan_data(pairs, symbology="]d2"):
 
 
 def to_hri(pairs):
-    out = []
-    for ai, value in pairs:
-        out.append("(" + ai + ")" + value.replace("(", "\\("))
-    return "".join(out)
+    # "(01)...(17)..." with "(" in a value escaped as "\(".
+    seq = tuple(ai for ai, _ in pairs)
+    fmt = _hri_formats.get(seq)
+    if fmt is None:
+        fmt = "".join("(" + ai + ")%s" for ai in seq)
+        if len(_hri_formats) >= D._CACHE_MAX:
+            _hri_formats.clear()
+        _hri_formats[seq] = fmt
+    return fmt % tuple(v if v.find("(") < 0 else v.replace("(", "\\(") for _, v in pairs)
+
+
+_hri_formats = {}
 
 
 DL_DOMAIN = "https://id.gs1.org"
@@ -550,25 +675,12 @@ def to_dl_uri(pairs, domain=DL_DOMAIN, ais=None):
     plan = _dl_plan(ais)
     if plan is None:
         return None
-    path, query = plan
+    order, fmt = plan
     values = {}
     for ai, value in pairs:
         if ai not in values:
             values[ai] = value if not value.strip(_UNRESERVED) else pct(value)
-    out = [domain]
-    for ai in path:
-        out.append("/")
-        out.append(ai)
-        out.append("/")
-        out.append(values[ai])
-    sep = "?"
-    for ai in query:
-        out.append(sep)
-        out.append(ai)
-        out.append("=")
-        out.append(values[ai])
-        sep = "&"
-    return "".join(out)
+    return domain + fmt % tuple(values[ai] for ai in order)
 
 
 _dl_plans = {}
@@ -591,7 +703,11 @@ def _dl_plan(ais):
                 break
         path = [ai] + [q for q in qualifiers if q in ais]
         query = [a for a in ais if a not in path]
-        plan = (tuple(path), tuple(query))
+        # (AI order of the values, "/01/%s/10/%s?17=%s" template)
+        fmt = "".join("/" + a + "/%s" for a in path)
+        if query:
+            fmt += "?" + "&".join(a + "=%s" for a in query)
+        plan = (tuple(path + query), fmt)
         for a in query:
             if not D.lookup(a)[D.DL_ATTR]:
                 plan = None
@@ -621,26 +737,49 @@ RULE_NAMES = {
 }
 
 
-def finish_pairs(pairs, res, opts, scanned):
+def finish_pairs(pairs, res, opts, scanned, stem=None, k=0):
     if pairs is None:
         return res
     names = opts.get("rules")
+    if k and names is None:
+        # The next item of a lot: same stem, same AIs after it -> the same
+        # message-level verdicts (they depend only on which AIs are present
+        # when no AI repeats and no signature is involved).
+        known = _checks.get(stem)
+        if known is not None and known[0] == tuple([p[0] for p in pairs[k:]]):
+            for e in known[2]:
+                res["errors"].append(dict(e))
+            annotate(pairs, res, opts, scanned, known[1], stem, k)
+            return res
     # A partial label (one of several carriers on an item) may be checked
     # with some message-level rules off, as the Syntax Engine allows.
     ais = distinct_ais(pairs)
+    e1 = len(res["errors"])
     validate_pairs(pairs, res, None if names is None else [RULE_NAMES[n] for n in names], ais)
-    annotate(pairs, res, opts, scanned)
-    fill(res, pairs, ais)
+    if k and names is None and len(ais) == len(pairs) and "8030" not in ais:
+        if len(_checks) >= _FRAMES_MAX:
+            _checks.clear()
+        _checks[stem] = (tuple([p[0] for p in pairs[k:]]), ais, [dict(e) for e in res["errors"][e1:]])
+    annotate(pairs, res, opts, scanned, ais, stem, k)
     return res
+
+
+_checks = {}
 
 
 def parse(data, res, opts):
     # GS1 element strings in GS1 mode (]C1 ]d2 ]Q3 ]e0 ]J1) or bare input.
-    return finish_pairs(parse_elements(data, res), res, opts, True)
+    pairs, stem, k = _parse_scan(data, res)
+    return finish_pairs(pairs, res, opts, True, stem, k)
 
 
 def parse_hri(data, res, opts):
-    return finish_pairs(parse_bracketed(data, res), res, opts, False)
+    pairs = parse_bracketed(data, res)
+    # Items of one lot differ in the last element (the serial): a frame
+    # keyed by everything before it, as for scan data.
+    k = len(pairs) - 1 if pairs else 0
+    stem = "(" + data[: data.rfind("(")] if k else None
+    return finish_pairs(pairs, res, opts, False, stem, k)
 
 
 def parse_gtin(data, res, opts, length):
@@ -664,4 +803,12 @@ def parse_gtin(data, res, opts, length):
         if more is None:
             return res
         pairs = pairs + more
-    return finish_pairs(pairs, res, opts, True)
+        return finish_pairs(pairs, res, opts, True)
+    return finish_pairs(pairs, res, opts, True, "]E" + main, 1)
+
+
+def clear_caches():
+    # Forget everything remembered (tests compare warm and cold results).
+    for cache in (_verdicts, _stems, _facts, _frames, _checks, _hidden, _info, _dl_plans, _hri_formats,
+                  _assoc_cache, _mutex_cache, _req_cache, D._cache, D._titles):
+        cache.clear()

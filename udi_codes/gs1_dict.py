@@ -11,6 +11,7 @@
 # DLPKEY: None (not a primary key) or tuple of qualifier sequences.
 
 from .gs1_ai_table import LENGTHS, TABLE
+from .gs1_lint import CSET39, CSET82, DIGITS
 
 AI_LEN = 0
 FNC1 = 1
@@ -20,6 +21,9 @@ REQ = 4
 EX = 5
 DLPKEY = 6
 FIXED = 7  # total data length of a predefined-length AI, else 0
+SIMPLE = 8  # the allowed characters when the AI is one component without linters, else None
+
+_ALPHABETS = {"N": DIGITS, "X": CSET82, "Y": CSET39}
 
 _cache = {}
 # MicroPython keeps only a few parsed entries (heap); CPython keeps them all.
@@ -110,7 +114,10 @@ def _parse_line(ai, f):
     if "*" in flags:
         for c in comps:
             fixed += c[2]
-    return (len(ai), "*" not in flags, "?" in flags, tuple(comps), tuple(req), ex, dlpkey, fixed)
+    simple = None
+    if len(comps) == 1 and not comps[0][4] and "*" not in flags:
+        simple = _ALPHABETS.get(comps[0][0])
+    return (len(ai), "*" not in flags, "?" in flags, tuple(comps), tuple(req), ex, dlpkey, fixed, simple)
 
 
 def matches(pattern, ai):

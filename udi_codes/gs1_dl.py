@@ -34,6 +34,9 @@ MAX_AIS = 64
 _URI_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~:/?#[]@!$&'()*+,;=%"
 _BAD_DOMAIN = "_~?#@!$&'()*+,;=%"
 _HEX = "0123456789abcdef"
+_DIGITS = "0123456789"
+# URI characters a domain may hold: _URI_CHARS without _BAD_DOMAIN and "/".
+_DOMAIN_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.:[]"
 
 
 def parse(uri, res, opts):
@@ -58,11 +61,15 @@ def extract(uri, res, opts):
         p = 7
     else:
         return _fail(res, "dl_bad_scheme", "the URI must start with http:// or https:// (all lower or all upper case), not '%s'" % _clip(uri), 0)
-    q = p
-    while q < n and uri[q] != "/":
-        if _BAD_DOMAIN.find(uri[q]) >= 0:
-            return _fail(res, "dl_bad_domain", "character '%s' at position %d is not allowed in a domain name" % (uri[q], q), q)
-        q += 1
+    q = uri.find("/", p)
+    if q < 0:
+        q = n
+    # Every character is a URI character by now, so a domain character
+    # outside _DOMAIN_CHARS is one of _BAD_DOMAIN: look for it only then.
+    if uri[p:q].strip(_DOMAIN_CHARS):
+        for x in range(p, q):
+            if _BAD_DOMAIN.find(uri[x]) >= 0:
+                return _fail(res, "dl_bad_domain", "character '%s' at position %d is not allowed in a domain name" % (uri[x], x), x)
     if q >= n or q == p:
         return _fail(res, "dl_no_domain_or_path", "the URI needs a domain and a path after '%s'" % uri[:p], p)
 
@@ -80,93 +87,117 @@ def extract(uri, res, opts):
         query = rest[k + 1 :]
         qpos = q + k + 1
 
+    # Segment positions (for error messages) come from _seg_at(q, segs, j).
     segs = path[1:].split("/")
-    starts = []
-    s = q + 1
-    for seg in segs:
-        starts.append(s)
-        s += len(seg) + 1
+    # Values need percent-decoding only when the URI has a '%' somewhere;
+    # only a decoded value can hold a '^' (not a URI character).
+    plain = uri.find("%") < 0
 
     # Walk /AI/value pairs back from the end to the primary key.
     i = len(segs) - 2
-    key_i = -1
     while i >= 0:
-        e = _entry(segs[i])
-        if e is None:
-            break
-        if e[D.DLPKEY] is not None:
-            key_i = i
+        a = _ais.get(segs[i]) or _ai(segs[i])
+        if a is None or a[0][D.DLPKEY] is not None:
             break
         i -= 2
-    if key_i < 0:
-        return _no_key(res, path, segs, starts, i)
+    if i < 0 or a is None:
+        return _no_key(res, path, segs, q, i)
+    key_i = i
+    key_entry = a[0]
 
-    key_entry = D.lookup(segs[key_i])
     pairs = []
+    entries_of = []
     path_ais = []
     j = key_i
     while j < len(segs):
         ai = segs[j]
+        a = _ais.get(ai) or _ai(ai)
         raw = segs[j + 1]
         if not raw:
-            return _fail(res, "dl_empty_value", "AI (%s) has an empty value in the path" % ai, starts[j + 1])
-        value = unescape(raw, False)
+            return _fail(res, "dl_empty_value", "AI (%s) has an empty value in the path" % ai, _seg_at(q, segs, j + 1))
+        value = raw if plain else unescape(raw, False)
         if value is None:
-            return _fail(res, "dl_bad_percent_escape", "AI (%s) in the path: '%%00' decodes to a NUL character" % ai, starts[j + 1])
+            return _fail(res, "dl_bad_percent_escape", "AI (%s) in the path: '%%00' decodes to a NUL character" % ai, _seg_at(q, segs, j + 1))
         if zs:
             value = _pad_gtin(ai, value)
-        if not _length_ok(ai, value, res, True):
-            return None
+        if not (a[1] <= len(value) <= a[2]) or (ai == "01" and len(value) != 14) or (not plain and value.find("^") >= 0):
+            return _length_error(ai, a, value, res, True)
         if len(pairs) >= MAX_AIS:
-            return _fail(res, "dl_too_many_ais", "more than %d AIs in the path" % MAX_AIS, starts[j])
+            return _fail(res, "dl_too_many_ais", "more than %d AIs in the path" % MAX_AIS, _seg_at(q, segs, j))
         pairs.append((ai, value))
+        entries_of.append(a[0])
         path_ais.append(ai)
         j += 2
 
-    # Query parameters, in order.
+    # Query parameters, in order ("&&" separates nothing).
     query_ais = []
     entries = len(pairs)
     if query:
-        m = len(query)
-        p = 0
-        while p < m:
-            while p < m and query[p] == "&":
-                p += 1
-            r = query.find("&", p)
-            if r < 0:
-                r = m
-            seg = query[p:r]
-            e = seg.find("=")
-            if e >= 0:
-                ai = seg[:e]
-                if _all_digits(ai):
+        qplain = plain and query.find("+") < 0
+        params = query.split("&")
+        for x in range(len(params)):
+            seg = params[x]
+            if not seg:
+                continue
+            ai, eq, raw = seg.partition("=")
+            if eq:
+                # All digits; the Syntax Engine reads an empty name as an
+                # unknown AI.
+                if not ai.strip(_DIGITS):
                     if not ai:
-                        return _fail(res, "dl_unknown_ai", "query parameter '%s' has an empty name, read as an unknown AI" % _clip(seg), qpos + p)
-                    if _entry(ai) is None:
-                        return _fail(res, "dl_unknown_ai", "query parameter (%s) is numeric but not a known GS1 AI" % ai, qpos + p)
-                    raw = seg[e + 1 :]
+                        return _fail(res, "dl_unknown_ai", "query parameter '%s' has an empty name, read as an unknown AI" % _clip(seg), qpos + _param_at(params, x))
+                    a = _ais.get(ai) or _ai(ai)
+                    if a is None:
+                        return _fail(res, "dl_unknown_ai", "query parameter (%s) is numeric but not a known GS1 AI" % ai, qpos + _param_at(params, x))
                     if not raw:
-                        return _fail(res, "dl_empty_value", "AI (%s) has an empty value in the query" % ai, qpos + p)
-                    value = unescape(raw, True)
+                        return _fail(res, "dl_empty_value", "AI (%s) has an empty value in the query" % ai, qpos + _param_at(params, x))
+                    value = raw if qplain else unescape(raw, True)
                     if value is None:
-                        return _fail(res, "dl_bad_percent_escape", "AI (%s) in the query: '%%00' decodes to a NUL character" % ai, qpos + p)
+                        return _fail(res, "dl_bad_percent_escape", "AI (%s) in the query: '%%00' decodes to a NUL character" % ai, qpos + _param_at(params, x))
                     if zs:
                         value = _pad_gtin(ai, value)
-                    if not _length_ok(ai, value, res, False):
-                        return None
+                    if not (a[1] <= len(value) <= a[2]) or (ai == "01" and len(value) != 14) or (not plain and value.find("^") >= 0):
+                        return _length_error(ai, a, value, res, False)
                     pairs.append((ai, value))
+                    entries_of.append(a[0])
                     query_ais.append(ai)
                 # else: a non-numeric parameter, ignored
             # else: a singleton without '=', ignored
             entries += 1
             if entries > MAX_AIS:
-                return _fail(res, "dl_too_many_ais", "more than %d AIs and query parameters" % MAX_AIS, qpos + p)
-            p = r
+                return _fail(res, "dl_too_many_ais", "more than %d AIs and query parameters" % MAX_AIS, qpos + _param_at(params, x))
+        if query.endswith("&"):
+            # The Syntax Engine counts the empty parameter after a final '&'.
+            entries += 1
+            if entries > MAX_AIS:
+                return _fail(res, "dl_too_many_ais", "more than %d AIs and query parameters" % MAX_AIS, qpos + len(query))
 
+    # The checks of the AI layout depend on the AIs alone, and the same few
+    # layouts recur: one that passed once passes again.
+    shape = "/".join(path_ais) + "?" + "&".join(query_ais)
+    if shape not in _good_shapes:
+        if not _check_shape(res, path_ais, query_ais, key_entry, _seg_at(q, segs, key_i)):
+            return None
+        if len(_good_shapes) >= _SHAPES_MAX:
+            _good_shapes.clear()
+        _good_shapes[shape] = True
+
+    # The values themselves (character sets, check digits, dates, ...).
+    for x in range(len(pairs)):
+        ai, value = pairs[x]
+        gs1.check_value(ai, entries_of[x], value, res)
+    return pairs
+
+
+_good_shapes = {}
+_SHAPES_MAX = 256 if D._CACHE_MAX > 100 else 8
+
+
+def _check_shape(res, path_ais, query_ais, key_entry, key_at):
     # The path must be the key followed by an allowed qualifier sequence.
     quals = path_ais[1:]
     if not _valid_quals(key_entry[D.DLPKEY], quals):
-        return _bad_sequence(res, path_ais, key_entry[D.DLPKEY], starts[key_i])
+        return _bad_sequence(res, path_ais, key_entry[D.DLPKEY], key_at)
 
     # No AI twice (path and query together), reported in AI order.
     ais = sorted(path_ais + query_ais)
@@ -186,11 +217,7 @@ def extract(uri, res, opts):
                     "AI (%s) is a key qualifier of (%s): put it in the path (/%s/...), not in the query" % (ai, path_ais[0], ai),
                     ai,
                 )
-
-    # The values themselves (character sets, check digits, dates, ...).
-    for ai, value in pairs:
-        gs1.check_value(ai, D.lookup(ai), value, res)
-    return pairs
+    return True
 
 
 def unescape(s, query):
@@ -238,13 +265,43 @@ def _entry(ai):
     return D.lookup(ai)
 
 
-def _all_digits(s):
-    # The Syntax Engine treats an empty parameter name as numeric (an
-    # unknown AI).
-    for c in s:
-        if c < "0" or c > "9":
-            return False
-    return True
+# AI string -> (dictionary entry, least and most characters of its value),
+# worked out once for each AI met.
+_ais = {}
+
+
+def _ai(s):
+    # _ais entry of an exact AI string, else None.
+    e = _entry(s)
+    if e is None:
+        return None
+    lo = 0
+    hi = 0
+    for typ, mn, mx, optional, linters in e[D.COMPONENTS]:
+        if not optional:
+            lo += mn
+        hi += mx
+    if len(_ais) >= D._CACHE_MAX:
+        _ais.clear()
+    a = (e, lo, hi)
+    _ais[s] = a
+    return a
+
+
+def _param_at(params, x):
+    # Position in the query of parameter x of query.split("&").
+    p = 0
+    for k in range(x):
+        p += len(params[k]) + 1
+    return p
+
+
+def _seg_at(q, segs, j):
+    # Position in the URI of path segment j (the path starts with '/' at q).
+    s = q + 1
+    for x in range(j):
+        s += len(segs[x]) + 1
+    return s
 
 
 def _pad_gtin(ai, value):
@@ -254,14 +311,8 @@ def _pad_gtin(ai, value):
     return value
 
 
-def _length_ok(ai, value, res, in_path):
-    entry = D.lookup(ai)
-    lo = 0
-    hi = 0
-    for typ, mn, mx, optional, linters in entry[D.COMPONENTS]:
-        if not optional:
-            lo += mn
-        hi += mx
+def _length_error(ai, a, value, res, in_path):
+    # Reports why a value of AI ai (a = _ai(ai)) fails the length checks.
     n = len(value)
     if ai == "01" and n != 14:
         where = "path" if in_path else "query"
@@ -269,18 +320,12 @@ def _length_ok(ai, value, res, in_path):
             msg = "the GTIN (01) in the %s has %d digits; a Digital Link URI needs the 14-digit form (pad with leading zeros)" % (where, n)
         else:
             msg = "the GTIN (01) in the %s has %d characters, not 14" % (where, n)
-        R.error(res, "dl_bad_gtin_length", msg, ai)
-        return False
-    if n < lo:
-        R.error(res, "ai_data_too_short", "AI (%s) value is too short (%d characters, at least %d)" % (ai, n, lo), ai)
-        return False
-    if n > hi:
-        R.error(res, "ai_data_too_long", "AI (%s) value is too long (%d characters, at most %d)" % (ai, n, hi), ai)
-        return False
-    if value.find("^") >= 0:
-        R.error(res, "illegal_caret", "AI (%s) value contains '^', which GS1 data never contains" % ai, ai)
-        return False
-    return True
+        return _fail(res, "dl_bad_gtin_length", msg, ai)
+    if n < a[1]:
+        return _fail(res, "ai_data_too_short", "AI (%s) value is too short (%d characters, at least %d)" % (ai, n, a[1]), ai)
+    if n > a[2]:
+        return _fail(res, "ai_data_too_long", "AI (%s) value is too long (%d characters, at most %d)" % (ai, n, a[2]), ai)
+    return _fail(res, "illegal_caret", "AI (%s) value contains '^', which GS1 data never contains" % ai, ai)
 
 
 def _valid_quals(dlpkey, quals):
@@ -320,9 +365,9 @@ def _bad_sequence(res, path_ais, dlpkey, at):
     )
 
 
-def _no_key(res, path, segs, starts, stop):
+def _no_key(res, path, segs, q, stop):
     if len(segs) >= 2 and path.endswith("/"):
-        return _fail(res, "dl_no_primary_key", "the URI path ends with '/'; it must end with /AI/value", starts[-1] - 1)
+        return _fail(res, "dl_no_primary_key", "the URI path ends with '/'; it must end with /AI/value", _seg_at(q, segs, len(segs) - 1) - 1)
     if stop >= 0:
         seg = segs[stop]
         key_left = False
@@ -331,16 +376,16 @@ def _no_key(res, path, segs, starts, stop):
             if e is not None and e[D.DLPKEY] is not None:
                 key_left = True
         if key_left and len(seg) >= 2 and len(seg) <= 4 and dates.digits(seg):
-            return _fail(res, "dl_unknown_ai", "(%s) in the path is not a known GS1 AI" % seg, starts[stop])
+            return _fail(res, "dl_unknown_ai", "(%s) in the path is not a known GS1 AI" % seg, _seg_at(q, segs, stop))
         if key_left:
             return _fail(
                 res,
                 "dl_no_primary_key",
                 "'/%s/%s' is not an /AI/value pair: after the primary key the path must hold only /AI/value pairs"
                 % (_clip(seg), _clip(segs[stop + 1])),
-                starts[stop],
+                _seg_at(q, segs, stop),
             )
-    return _fail(res, "dl_no_primary_key", "no GS1 primary key (such as /01/<GTIN-14>) at the end of the URI path '%s'" % _clip(path), starts[0] - 1)
+    return _fail(res, "dl_no_primary_key", "no GS1 primary key (such as /01/<GTIN-14>) at the end of the URI path '%s'" % _clip(path), q)
 
 
 def _show(c):

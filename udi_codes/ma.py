@@ -54,24 +54,45 @@ def check_char(s):
     # digit string, read from the right, every 2nd digit is doubled (digit sum
     # if > 9) and everything is summed; check = (10 - sum % 10) % 10.
     # Returns the check digit as a str, or None for a character not in the table.
+    # _LUHN holds each character's share of that sum, worked out once.
     total = 0
-    pos = 0
-    for i in range(len(s) - 1, -1, -1):
-        v = _char_value(s[i])
-        if v is None:
-            return None
-        while True:
-            d = v % 10
-            if pos % 2 == 1:
-                d *= 2
-                if d > 9:
-                    d -= 9
-            total += d
-            pos += 1
-            v //= 10
-            if v == 0:
-                break
+    p = 0  # parity of the next digit's position from the right
+    try:
+        for c in reversed(s):
+            t = _LUHN[c]
+            total += t[p]
+            p = t[2 + p]
+    except KeyError:
+        return None
     return chr(48 + (10 - total % 10) % 10)
+
+
+def _luhn_table():
+    # Character -> (its share when its last digit sits at an even position
+    # from the right, at an odd one, next parity after an even, after an odd).
+    # One-digit values flip the parity; two-digit ones keep it.
+    def dbl(d):
+        return 2 * d - 9 if d > 4 else 2 * d
+
+    table = {}
+    for code in range(33, 127):
+        c = chr(code)
+        v = _char_value(c)
+        if v is None:
+            continue
+        if v < 10:
+            table[c] = (v, dbl(v), 1, 0)
+        else:
+            table[c] = (v % 10 + dbl(v // 10), dbl(v % 10) + v // 10, 0, 1)
+    return table
+
+
+_LUHN = _luhn_table()
+
+# Characters allowed in the product segment: letters, digits, "_" and "-".
+_CATEGORY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_-"
+# Characters of a PI value: the MA code table without the "." delimiter.
+_VALUE_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-@$,*+%/#!^~"
 
 
 def _is_alnum(c):
@@ -122,8 +143,43 @@ def _uncomputable(res, what, at):
     )
 
 
-def _parse_di(data, fields, starts, res):
-    # Checks the five DI fields; returns True when the product segment exists.
+# DI body (without its check character) -> expected check character: a
+# site reads the same few products over and over.
+_di_checks = {}
+try:
+    import micropython  # noqa: F401
+
+    _DI_CHECKS_MAX = 8
+except ImportError:
+    _DI_CHECKS_MAX = 1024
+
+
+def _di_check(body):
+    if body in _di_checks:
+        return _di_checks[body]
+    expected = check_char(body)
+    if len(_di_checks) >= _DI_CHECKS_MAX:
+        _di_checks.clear()
+    _di_checks[body] = expected
+    return expected
+
+
+_DI_KEYS = ("iac", "country", "industry", "enterprise")
+_DI_TITLES = ("Issuing agency", "Country", "Industry", "Enterprise code (企业主码)")
+
+
+def _pos(fields, k):
+    # Index in data of fields[k] (data = ".".join(fields)).
+    p = 0
+    for i in range(k):
+        p += len(fields[i]) + 1
+    return p
+
+
+def _parse_di(data, fields, res):
+    # Checks the five DI fields; returns the index in data where the PI
+    # begins (its first "." or the end) when the product segment exists,
+    # else -1.
     n = len(fields)
     if fields[0] != "MA":
         result.error(res, "ma_bad_iac", "issuing agency code must be MA, got '%s'" % fields[0], 0)
@@ -134,17 +190,16 @@ def _parse_di(data, fields, starts, res):
             "MA code ends after %d field(s); a UDI-DI is MA.156.M0.<enterprise>.<product>" % n,
             len(data),
         )
-        return False
+        return -1
     if fields[1] != "156":
-        result.error(res, "ma_bad_country", "country code must be 156, got '%s'" % fields[1], starts[1])
+        result.error(res, "ma_bad_country", "country code must be 156, got '%s'" % fields[1], _pos(fields, 1))
     if fields[2] != "M0":
-        result.error(res, "ma_bad_industry", "industry code must be M0 (medical devices), got '%s'" % fields[2], starts[2])
+        result.error(res, "ma_bad_industry", "industry code must be M0 (medical devices), got '%s'" % fields[2], _pos(fields, 2))
     if len(fields[3]) != 6 or not dates.digits(fields[3]):
-        result.error(res, "ma_bad_enterprise", "enterprise code must be 6 digits, got '%s'" % fields[3], starts[3])
+        result.error(res, "ma_bad_enterprise", "enterprise code must be 6 digits, got '%s'" % fields[3], _pos(fields, 3))
+    elements = res["elements"]
     for i in range(4):
-        result.element(res, ("iac", "country", "industry", "enterprise")[i],
-                       ("Issuing agency", "Country", "Industry", "Enterprise code (企业主码)")[i],
-                       fields[i])
+        elements.append({"key": _DI_KEYS[i], "title": _DI_TITLES[i], "value": fields[i]})
     if n == 4:
         result.error(
             res,
@@ -152,10 +207,10 @@ def _parse_di(data, fields, starts, res):
             "not a UDI-DI: no product segment (MA.156.M0.%s is only the enterprise main code)" % fields[3],
             len(data),
         )
-        return False
+        return -1
 
     seg = fields[4]
-    at = starts[4]
+    at = _pos(fields, 4)
     pack = seg[0:1]
     if len(pack) == 1 and "0" <= pack <= "9":
         res["package_level"] = int(pack)
@@ -169,67 +224,75 @@ def _parse_di(data, fields, starts, res):
             "category code must be 6-10 characters, got %d (product segment '%s')" % (len(category), seg),
             at + 1,
         )
-    for i in range(1, len(seg)):
-        if not _category_char_ok(seg[i]):
-            result.error(res, "ma_bad_char", "character '%s' not allowed in the product segment" % seg[i], at + i)
-    res["di"] = data[0 : at + len(seg)]
-    result.element(res, "pack", "Packaging level (包装规格)", pack)
-    result.element(res, "category", "Category code (品类编码)", category)
-    result.element(res, "check", "DI check character", seg[-1:])
+    # strip() runs in C: the precise loop only when some character is wrong.
+    if seg[1:].strip(_CATEGORY_CHARS):
+        for i in range(1, len(seg)):
+            if not _category_char_ok(seg[i]):
+                result.error(res, "ma_bad_char", "character '%s' not allowed in the product segment" % seg[i], at + i)
+    end = at + len(seg)
+    res["di"] = data[0:end]
+    elements.append({"key": "pack", "title": "Packaging level (包装规格)", "value": pack})
+    elements.append({"key": "category", "title": "Category code (品类编码)", "value": category})
+    elements.append({"key": "check", "title": "DI check character", "value": seg[-1:]})
     if len(seg) >= 2:
-        expected = check_char(data[0 : at + len(seg) - 1])
+        expected = _di_check(data[0 : end - 1])
         if expected is None:
-            _uncomputable(res, "DI", at + len(seg) - 1)
+            _uncomputable(res, "DI", end - 1)
         elif expected != seg[-1]:
-            _mismatch(res, "DI", expected, seg[-1], at + len(seg) - 1)
-    return True
+            _mismatch(res, "DI", expected, seg[-1], end - 1)
+    return end
 
 
-def _parse_pi(data, fields, starts, res):
+def _parse_pi(data, fields, start, res):
+    # start: index in data of the "." before fields[5].
     pi = res["pi"]
+    elements = res["elements"]
     seen = ""
     dated = {}
     last = len(fields) - 1
+    at = start - len(fields[4])  # moved on to each unit's index below
     for k in range(5, len(fields)):
+        at += len(fields[k - 1]) + 1
         unit = fields[k]
-        at = starts[k]
         if not unit:
             result.error(res, "ma_empty_unit", "empty PI data unit ('..' or trailing '.')", at)
             continue
         letter = unit[0]
-        key = "." + letter
         value = unit[1:]
-        if letter not in UNITS:
+        u = UNITS.get(letter)
+        if u is None:
             result.error(res, "ma_unknown_unit", "unknown PI data unit '.%s'" % letter, at)
             continue
         if letter in seen:
-            result.error(res, "ma_duplicate_unit", "PI data unit %s appears more than once" % key, key)
+            result.error(res, "ma_duplicate_unit", "PI data unit .%s appears more than once" % letter, "." + letter)
             continue
         seen += letter
         if not value:
-            result.error(res, "ma_empty_unit", "PI data unit %s has no value" % key, key)
+            result.error(res, "ma_empty_unit", "PI data unit .%s has no value" % letter, "." + letter)
             continue
-        title, kind = UNITS[letter]
-        result.element(res, letter, title, value)
-        for i in range(len(value)):
-            if not _value_char_ok(value[i]):
-                result.error(res, "ma_bad_char", "character '%s' not allowed in %s" % (value[i], key), at + 1 + i)
-        if kind == "date":
+        elements.append({"key": letter, "title": u[0], "value": value})
+        # The unit has no "." (split on it), so strip() with the table's
+        # other characters finds the wrong ones.
+        if value.strip(_VALUE_CHARS):
+            for i in range(len(value)):
+                if not _value_char_ok(value[i]):
+                    result.error(res, "ma_bad_char", "character '%s' not allowed in .%s" % (value[i], letter), at + 1 + i)
+        if u[1] == "date":
             iso = _date(value)
             if iso is None:
                 result.error(
-                    res, "ma_bad_date", "%s '%s' is not a real date (YYMMDD or YYYYMMDD)" % (key, value), key
+                    res, "ma_bad_date", ".%s '%s' is not a real date (YYMMDD or YYYYMMDD)" % (letter, value), "." + letter
                 )
             else:
                 dated[letter] = iso
         elif letter in PI_KEYS:
             pi[PI_KEYS[letter]] = value
         if letter == "P":
-            result.warning(res, "ma_old_rule", "production date in .P: old rule (before 2020-08-20), now .M", key)
+            result.warning(res, "ma_old_rule", "production date in .P: old rule (before 2020-08-20), now .M", ".P")
         elif letter == "Y":
-            result.warning(res, "ma_unconfirmed_unit", "unconfirmed data unit .Y (medical-insurance code) kept as is", key)
+            result.warning(res, "ma_unconfirmed_unit", "unconfirmed data unit .Y (medical-insurance code) kept as is", ".Y")
         elif letter == "C":
-            _pi_check(data, fields, starts, k, last, value, res)
+            _pi_check(data, start, at, k, last, value, res)
 
     if "M" in dated:
         pi["production_date"] = dated["M"]
@@ -245,7 +308,8 @@ def _parse_pi(data, fields, starts, res):
         result.note(res, "ma_no_pi_check", "PI has no .C check unit; the PI was not checked")
 
 
-def _pi_check(data, fields, starts, k, last, value, res):
+def _pi_check(data, start, at, k, last, value, res):
+    # start: index of the PI's first "."; at: index of "C" in ".C".
     key = ".C"
     if k != last:
         result.error(res, "ma_check_not_last", ".C must be the last PI data unit", key)
@@ -257,7 +321,7 @@ def _pi_check(data, fields, starts, k, last, value, res):
         result.error(res, "ma_bad_check_unit", ".C must hold one check character, got '%s'" % value, key)
         return
     # The PI check covers the PI from its leading "." up to (not incl.) ".C".
-    expected = check_char(data[starts[5] - 1 : starts[k] - 1])
+    expected = check_char(data[start : at - 1])
     if expected is None:
         _uncomputable(res, "PI", key)
     elif expected != value:
@@ -268,13 +332,9 @@ def parse(data, res, opts):
     res["scheme"] = "ma"
     res["hri"] = data
     fields = data.split(".")
-    starts = []
-    pos = 0
-    for f in fields:
-        starts.append(pos)
-        pos += len(f) + 1
-    if _parse_di(data, fields, starts, res):
-        _parse_pi(data, fields, starts, res)
+    end = _parse_di(data, fields, res)
+    if end >= 0:
+        _parse_pi(data, fields, end, res)
     return res
 
 

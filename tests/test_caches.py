@@ -8,7 +8,12 @@ import udi_codes
 from bench import corpus
 from conftest import TODAY
 from test_vectors import VECTORS
-from udi_codes import gs1
+from udi_codes import gs1, gs1_dl, ma
+
+
+def clear_all():
+    for module in (gs1, gs1_dl, ma):
+        module.clear_caches()
 
 
 def test_warm_and_cold_results_are_identical():
@@ -17,7 +22,7 @@ def test_warm_and_cold_results_are_identical():
     codes = codes + codes[:300]  # repeats: the same code again, now from the caches
     warm = [udi_codes.parse(c, "read", TODAY) for c in codes]
     for c, w in zip(codes, warm):
-        gs1.clear_caches()
+        clear_all()
         assert udi_codes.parse(c, "read", TODAY) == w, c
 
 

@@ -28,9 +28,14 @@ def parse(raw, profile="read", today=None, rules=None):
     if year is None:
         year = _year(today)
     opts = {"profile": profile, "today": today, "rules": rules, "year": year}
-    if not isinstance(raw, str):
+    if type(raw) is not str:
         raw = _decode(raw)
-    sym, data = S.split(raw)
+    if len(raw) >= 3 and raw[0] == "]" and raw[1] != "]":  # AIM identifier (symbology.split)
+        sym = raw[:3]
+        data = raw[3:]
+    else:
+        sym = None
+        data = raw
     try:
         res = _route(raw, sym, data, opts)
     except Exception as e:  # the engine's contract is a result, not an exception

@@ -78,6 +78,12 @@ def consume(ai, entry, data, pos, end):
     return p - pos, None, None
 
 
+# AI length by its first two digits ("01" -> 2, "24" -> 3, "31" -> 4).
+AI_LENGTH = {}
+for _i in range(100):
+    if D.LENGTHS[_i] != "0":
+        AI_LENGTH["%02d" % _i] = ord(D.LENGTHS[_i]) - 48
+
 # Verdicts on AI values seen before: on a packaging line or in a warehouse the
 # same GTIN, lot and dates recur on thousands of scans, only serials change.
 _verdicts = {}
@@ -85,6 +91,12 @@ _verdicts = {}
 # at a time and has a small heap: a few entries, and one frame.
 _VERDICTS_MAX = 32768 if D._CACHE_MAX > 100 else 12
 _FRAMES_MAX = 32768 if D._CACHE_MAX > 100 else 2
+
+
+def _as_tuples(entries):
+    # Errors/warnings kept in a cache as plain tuples: CPython's garbage
+    # collector then need not walk them (they hold no containers).
+    return tuple([(e["code"], e["message"], e["at"]) for e in entries])
 
 
 def _remember(key, verdict):
@@ -117,8 +129,8 @@ def _parse_scan(data, res):
         stem = data[:cut]
         hit = _stems.get(stem)
         if hit is not None:
-            for e in hit[1]:
-                res["errors"].append(dict(e))
+            for code, message, at in hit[1]:
+                res["errors"].append({"code": code, "message": message, "at": at})
             return _parse_from(data, res, cut, list(hit[0]), 0), stem, len(hit[0])
         pairs = _parse_from(data, res, 0, [], cut)
         hit = _stems.get(stem)
@@ -135,8 +147,8 @@ def _parse_from(data, res, pos, pairs, cut):
     e0 = len(errors)
     lookup = D.lookup
     while pos < n:
-        ln = D.ai_length(data, pos)
-        entry = lookup(data[pos : pos + ln]) if ln else None
+        ln = AI_LENGTH.get(data[pos : pos + 2], 0)
+        entry = lookup(data[pos : pos + ln]) if ln and pos + ln <= n else None
         if entry is None:
             R.error(res, "unknown_ai", "no known GS1 AI at character %d ('%s')" % (pos + 1, _clip(data[pos:])), pos)
             return None
@@ -179,7 +191,7 @@ def _parse_from(data, res, pos, pairs, cut):
         if pos == cut and (cut < n or ai not in UNIQUE_AIS):
             if len(_stems) >= _FRAMES_MAX:
                 _stems.clear()
-            _stems[data[:cut]] = (tuple(pairs), [dict(e) for e in errors[e0:]])
+            _stems[data[:cut]] = (tuple(pairs), _as_tuples(errors[e0:]))
     return pairs
 
 
@@ -209,18 +221,24 @@ def _parse_bracketed(data, res):
             return None
         close = data.find(")", pos)
         ai = data[pos + 1 : close] if close > 0 else ""
-        entry = D.lookup(ai) if ai and D.ai_length(ai, 0) == len(ai) else None
+        entry = D.lookup(ai) if AI_LENGTH.get(ai[:2], 0) == len(ai) else None
         if entry is None:
             R.error(res, "unknown_ai", "'(%s)' at character %d is not a known GS1 AI" % (_clip(ai), pos + 1), pos)
             return None
-        pos = close + 1
-        chars = []
-        while pos < n and data[pos] != "(":
-            if data[pos] == "\\" and pos + 1 < n and data[pos + 1] == "(":
-                pos += 1
-            chars.append(data[pos])
-            pos += 1
-        value = "".join(chars)
+        # The value runs to the next "(" that is not escaped with a backslash.
+        start = pos = close + 1
+        while True:
+            nxt = data.find("(", pos)
+            if nxt < 0:
+                pos = n
+                break
+            if data[nxt - 1] != "\\":
+                pos = nxt
+                break
+            pos = nxt + 1
+        value = data[start:pos]
+        if value.find("\\(") >= 0:
+            value = value.replace("\\(", "(")
         if not check_value(ai, entry, value, res):
             if not value:
                 return None
@@ -444,7 +462,7 @@ def annotate(pairs, res, opts, scanned, ais, stem=None, k=0):
     # serial): what the first k elements (the stem) give is kept as a frame
     # and replayed for the next item with the same stem and set of AIs.
     printing = opts.get("profile") == "print"
-    year = ref_year(opts)
+    year = opts.get("year") or ref_year(opts)
     elements = res["elements"]
     pi = res["pi"]
     errors = res["errors"]
@@ -457,19 +475,21 @@ def annotate(pairs, res, opts, scanned, ais, stem=None, k=0):
     if k:
         fr = _frames.get(stem)
         if fr is not None and fr[0] == ais and fr[1] == year and fr[2] == printing and fr[3] == scanned:
-            for e in fr[4]:
-                elements.append(dict(e))
-            pi.update(fr[5])
+            for ai, title, value in fr[4]:
+                elements.append({"ai": ai, "title": title, "value": value})
+            for name, value in fr[5]:
+                pi[name] = value
             di_rank = fr[6]
             if di_rank < 99:
                 res["di"] = fr[7]
                 res["package_level"] = fr[8]
-            for e in fr[9]:
-                errors.append(dict(e))
-            for e in fr[10]:
-                warnings.append(dict(e))
+            for code, message, at in fr[9]:
+                errors.append({"code": code, "message": message, "at": at})
+            for code, message, at in fr[10]:
+                warnings.append({"code": code, "message": message, "at": at})
             hri.append(fr[11])
-            dl_values.update(fr[12])
+            for name, value in fr[12]:
+                dl_values[name] = value
             start = k
     e0 = len(errors)
     w0 = len(warnings)
@@ -535,15 +555,15 @@ def _keep_frame(stem, ais, year, printing, scanned, res, di_rank, errors, warnin
         year,
         printing,
         scanned,
-        [dict(e) for e in res["elements"]],
-        dict(res["pi"]),
+        tuple([(e["ai"], e["title"], e["value"]) for e in res["elements"]]),
+        tuple(res["pi"].items()),
         di_rank,
         res["di"],
         res["package_level"],
-        [dict(e) for e in errors],
-        [dict(e) for e in warnings],
+        _as_tuples(errors),
+        _as_tuples(warnings),
         "".join(hri),
-        dict(dl_values),
+        tuple(dl_values.items()),
     )
 
 
@@ -747,8 +767,8 @@ def finish_pairs(pairs, res, opts, scanned, stem=None, k=0):
         # when no AI repeats and no signature is involved).
         known = _checks.get(stem)
         if known is not None and known[0] == tuple([p[0] for p in pairs[k:]]):
-            for e in known[2]:
-                res["errors"].append(dict(e))
+            for code, message, at in known[2]:
+                res["errors"].append({"code": code, "message": message, "at": at})
             annotate(pairs, res, opts, scanned, known[1], stem, k)
             return res
     # A partial label (one of several carriers on an item) may be checked
@@ -759,7 +779,7 @@ def finish_pairs(pairs, res, opts, scanned, stem=None, k=0):
     if k and names is None and len(ais) == len(pairs) and "8030" not in ais:
         if len(_checks) >= _FRAMES_MAX:
             _checks.clear()
-        _checks[stem] = (tuple([p[0] for p in pairs[k:]]), ais, [dict(e) for e in res["errors"][e1:]])
+        _checks[stem] = (tuple([p[0] for p in pairs[k:]]), ais, _as_tuples(res["errors"][e1:]))
     annotate(pairs, res, opts, scanned, ais, stem, k)
     return res
 

@@ -30,23 +30,9 @@ _cache = {}
 try:
     import micropython  # noqa: F401
 
-    _CACHE_MAX = 24
+    _CACHE_MAX = 12
 except ImportError:
     _CACHE_MAX = 10000
-
-
-def ai_length(data, pos):
-    # Length of the AI starting at data[pos], or 0 when no AI starts there.
-    if pos + 2 > len(data):
-        return 0
-    a = data[pos]
-    b = data[pos + 1]
-    if a < "0" or a > "9" or b < "0" or b > "9":
-        return 0
-    n = ord(LENGTHS[(ord(a) - 48) * 10 + ord(b) - 48]) - 48
-    if pos + n > len(data):
-        return 0
-    return n
 
 
 def lookup(ai):
@@ -132,11 +118,14 @@ def matches(pattern, ai):
 
 
 _titles = {}
+_NO_TITLES = []  # set once the titles module turned out to be absent
 
 
 def title(ai):
     # Data title from the dictionary ("GTIN", "BATCH/LOT", ...); the titles
     # module is left out of the firmware bundle to save memory.
+    if _NO_TITLES:
+        return None
     t = _titles.get(ai)
     if t is None:
         t = _title(ai)
@@ -149,6 +138,7 @@ def _title(ai):
     try:
         from .gs1_ai_titles import TITLES
     except ImportError:
+        _NO_TITLES.append(True)
         return None
     i = TITLES.find("\n" + ai + ";")
     if i < 0:

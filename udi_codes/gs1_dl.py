@@ -396,3 +396,9 @@ def _show(c):
 
 def _clip(s):
     return s if len(s) <= 40 else s[:40] + "..."
+
+
+def clear_caches():
+    # Forget everything remembered (tests compare warm and cold results).
+    for cache in (_ais, _good_shapes):
+        cache.clear()

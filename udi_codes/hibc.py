@@ -37,6 +37,9 @@ _FORMATS = {
     "7": "",
 }
 
+# HIBC character -> mod-43 value, for _mod43 (map() and sum() run in C).
+_VALUES = {HIBC_CHARS[i]: i for i in range(len(HIBC_CHARS))}
+
 _MAX_FIELD = 18
 _LEGACY_FIELD = 13
 
@@ -49,6 +52,13 @@ def _show(c):
 
 def _is_alnum(c):
     return ("0" <= c <= "9") or ("A" <= c <= "Z")
+
+
+def _first_non_alnum(s):
+    # Index of the first character that is not a digit or upper-case letter,
+    # or -1 (lstrip() runs in C).
+    rest = s.lstrip(_ALNUM)
+    return len(s) - len(rest) if rest else -1
 
 
 def _is_digit(c):
@@ -80,9 +90,14 @@ def _set_pi(res, key, value, at):
     res["pi"][key] = value
 
 
+def _mod43(s):
+    # hibc_mod43 for text already checked against HIBC_CHARS (by _charset).
+    return HIBC_CHARS[sum(map(_VALUES.get, s)) % 43]
+
+
 def _check(res, body, chk, at, title):
-    expected = hibc_mod43(body)
-    result.element(res, "check", title, chk)
+    expected = _mod43(body)
+    res["elements"].append({"key": "check", "title": title, "value": chk})
     if chk != expected:
         result.error(
             res,
@@ -95,6 +110,9 @@ def _check(res, body, chk, at, title):
 
 
 def _charset(res, d, base):
+    # strip() runs in C and leaves nothing when every character is allowed.
+    if not d.strip(HIBC_CHARS):
+        return True
     nlow = nbad = 0
     first_low = first_bad = -1
     for i in range(len(d)):
@@ -454,30 +472,28 @@ def _primary_fields(res, p, at):
         return False
     ok = True
     lic = p[1:5]
-    for i in range(len(lic)):
-        if not _is_alnum(lic[i]):
-            result.error(
-                res,
-                "hibc_bad_lic",
-                "LIC '%s' has %s at position %d; only digits and upper-case letters are allowed"
-                % (lic, _show(lic[i]), at + 1 + i),
-                at + 1 + i,
-            )
-            ok = False
-            break
     pcn = p[5:-1]
     um = p[-1]
-    for i in range(len(pcn)):
-        if not _is_alnum(pcn[i]):
-            result.error(
-                res,
-                "hibc_bad_pcn",
-                "PCN '%s' has %s at position %d; only digits and upper-case letters are allowed"
-                % (pcn, _show(pcn[i]), at + 5 + i),
-                at + 5 + i,
-            )
-            ok = False
-            break
+    i = _first_non_alnum(lic)
+    if i >= 0:
+        result.error(
+            res,
+            "hibc_bad_lic",
+            "LIC '%s' has %s at position %d; only digits and upper-case letters are allowed"
+            % (lic, _show(lic[i]), at + 1 + i),
+            at + 1 + i,
+        )
+        ok = False
+    i = _first_non_alnum(pcn)
+    if i >= 0:
+        result.error(
+            res,
+            "hibc_bad_pcn",
+            "PCN '%s' has %s at position %d; only digits and upper-case letters are allowed"
+            % (pcn, _show(pcn[i]), at + 5 + i),
+            at + 5 + i,
+        )
+        ok = False
     if len(pcn) > 18:
         result.error(
             res, "hibc_pcn_too_long", "PCN '%s' at position %d has %d characters, at most 18" % (pcn, at + 5, len(pcn)), at + 5
@@ -491,8 +507,9 @@ def _primary_fields(res, p, at):
             % (pcn, at + 5, len(pcn)),
             at + 5,
         )
-    result.element(res, "lic", "Labeler identification code (LIC)", lic)
-    result.element(res, "pcn", "Product/catalogue number (PCN)", pcn)
+    elements = res["elements"]
+    elements.append({"key": "lic", "title": "Labeler identification code (LIC)", "value": lic})
+    elements.append({"key": "pcn", "title": "Product/catalogue number (PCN)", "value": pcn})
     if not _is_digit(um):
         result.error(
             res,
@@ -501,7 +518,7 @@ def _primary_fields(res, p, at):
             at + len(p) - 1,
         )
         return False
-    result.element(res, "um", "Unit of measure (packaging level)", um)
+    elements.append({"key": "um", "title": "Unit of measure (packaging level)", "value": um})
     if ok:
         res["di"] = p
         res["package_level"] = int(um)
@@ -560,10 +577,8 @@ def _joined_at(d):
     # symbol ("+A123BJC5D6E71G+$$52001510X3GD"), or -1.  The primary body is
     # alphanumeric, so the split is at the first non-alphanumeric character k
     # (the '+' itself) or just after it (k is then the primary's check char).
-    k = 1
     n = len(d)
-    while k < n and _is_alnum(d[k]):
-        k += 1
+    k = n - len(d[1:].lstrip(_ALNUM))  # lstrip() runs in C
     for p in (k + 1, k):
         if p + 1 < n and d[p] == "+" and (d[p + 1] == "$" or _is_digit(d[p + 1])):
             return p

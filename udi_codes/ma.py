@@ -54,23 +54,22 @@ def check_char(s):
     # digit string, read from the right, every 2nd digit is doubled (digit sum
     # if > 9) and everything is summed; check = (10 - sum % 10) % 10.
     # Returns the check digit as a str, or None for a character not in the table.
-    # _LUHN holds each character's share of that sum, worked out once.
-    total = 0
-    p = 0  # parity of the next digit's position from the right
+    # The loop keeps state = 2 * sum + parity of the next digit's position
+    # from the right; _LUHN[c][parity] is what character c adds to it.
+    state = 0
     try:
         for c in reversed(s):
-            t = _LUHN[c]
-            total += t[p]
-            p = t[2 + p]
+            state += _LUHN[c][state & 1]
     except KeyError:
         return None
-    return chr(48 + (10 - total % 10) % 10)
+    return chr(48 + (10 - (state >> 1) % 10) % 10)
 
 
 def _luhn_table():
-    # Character -> (its share when its last digit sits at an even position
-    # from the right, at an odd one, next parity after an even, after an odd).
-    # One-digit values flip the parity; two-digit ones keep it.
+    # A one-digit value adds d (even position) or its double (odd position)
+    # and flips the parity; a two-digit value 10a+b adds b and a, one of
+    # them doubled, and keeps the parity.  Entry: the state increments from
+    # an even and from an odd parity (see check_char).
     def dbl(d):
         return 2 * d - 9 if d > 4 else 2 * d
 
@@ -81,9 +80,10 @@ def _luhn_table():
         if v is None:
             continue
         if v < 10:
-            table[c] = (v, dbl(v), 1, 0)
+            table[c] = (2 * v + 1, 2 * dbl(v) - 1)
         else:
-            table[c] = (v % 10 + dbl(v // 10), dbl(v % 10) + v // 10, 0, 1)
+            a, b = v // 10, v % 10
+            table[c] = (2 * (b + dbl(a)), 2 * (dbl(b) + a))
     return table
 
 
@@ -115,6 +115,14 @@ def looks_like(data):
 
 def _date(s):
     # 6 digits = YYMMDD in 20YY (the parsers seen assume this), 8 = YYYYMMDD.
+    iso = _dates.get(s, False)
+    if iso is False:
+        iso = _read_date(s)
+        _remember(_dates, s, iso)
+    return iso
+
+
+def _read_date(s):
     if len(s) == 6 and dates.digits(s):
         y, m, d = 2000 + int(s[0:2]), int(s[2:4]), int(s[4:6])
         if dates.valid_ymd(y, m, d):
@@ -143,25 +151,23 @@ def _uncomputable(res, what, at):
     )
 
 
-# DI body (without its check character) -> expected check character: a
-# site reads the same few products over and over.
-_di_checks = {}
+# A site reads the same few products over and over: what _parse_di found
+# for a UDI-DI (errors, warnings, elements, packaging level) is replayed.
+# Dates recur too (every item of a lot).  Small caches on MicroPython.
+_di_verdicts = {}
+_dates = {}
 try:
     import micropython  # noqa: F401
 
-    _DI_CHECKS_MAX = 8
+    _CACHE_MAX = 4
 except ImportError:
-    _DI_CHECKS_MAX = 1024
+    _CACHE_MAX = 1024
 
 
-def _di_check(body):
-    if body in _di_checks:
-        return _di_checks[body]
-    expected = check_char(body)
-    if len(_di_checks) >= _DI_CHECKS_MAX:
-        _di_checks.clear()
-    _di_checks[body] = expected
-    return expected
+def _remember(cache, key, value):
+    if len(cache) >= _CACHE_MAX:
+        cache.clear()
+    cache[key] = value
 
 
 _DI_KEYS = ("iac", "country", "industry", "enterprise")
@@ -177,9 +183,7 @@ def _pos(fields, k):
 
 
 def _parse_di(data, fields, res):
-    # Checks the five DI fields; returns the index in data where the PI
-    # begins (its first "." or the end) when the product segment exists,
-    # else -1.
+    # Checks the five DI fields.
     n = len(fields)
     if fields[0] != "MA":
         result.error(res, "ma_bad_iac", "issuing agency code must be MA, got '%s'" % fields[0], 0)
@@ -190,7 +194,7 @@ def _parse_di(data, fields, res):
             "MA code ends after %d field(s); a UDI-DI is MA.156.M0.<enterprise>.<product>" % n,
             len(data),
         )
-        return -1
+        return
     if fields[1] != "156":
         result.error(res, "ma_bad_country", "country code must be 156, got '%s'" % fields[1], _pos(fields, 1))
     if fields[2] != "M0":
@@ -207,7 +211,7 @@ def _parse_di(data, fields, res):
             "not a UDI-DI: no product segment (MA.156.M0.%s is only the enterprise main code)" % fields[3],
             len(data),
         )
-        return -1
+        return
 
     seg = fields[4]
     at = _pos(fields, 4)
@@ -235,25 +239,26 @@ def _parse_di(data, fields, res):
     elements.append({"key": "category", "title": "Category code (品类编码)", "value": category})
     elements.append({"key": "check", "title": "DI check character", "value": seg[-1:]})
     if len(seg) >= 2:
-        expected = _di_check(data[0 : end - 1])
+        expected = check_char(data[0 : end - 1])
         if expected is None:
             _uncomputable(res, "DI", end - 1)
         elif expected != seg[-1]:
             _mismatch(res, "DI", expected, seg[-1], end - 1)
-    return end
 
 
 def _parse_pi(data, fields, start, res):
-    # start: index in data of the "." before fields[5].
+    # The PI data units fields[5:]; start: index in data of the "." before
+    # fields[5] (the end of the UDI-DI).
     pi = res["pi"]
     elements = res["elements"]
     seen = ""
     dated = {}
     last = len(fields) - 1
-    at = start - len(fields[4])  # moved on to each unit's index below
+    nxt = start + 1  # index in data of fields[5]
     for k in range(5, len(fields)):
-        at += len(fields[k - 1]) + 1
         unit = fields[k]
+        at = nxt
+        nxt += len(unit) + 1
         if not unit:
             result.error(res, "ma_empty_unit", "empty PI data unit ('..' or trailing '.')", at)
             continue
@@ -287,12 +292,13 @@ def _parse_pi(data, fields, start, res):
                 dated[letter] = iso
         elif letter in PI_KEYS:
             pi[PI_KEYS[letter]] = value
-        if letter == "P":
-            result.warning(res, "ma_old_rule", "production date in .P: old rule (before 2020-08-20), now .M", ".P")
-        elif letter == "Y":
-            result.warning(res, "ma_unconfirmed_unit", "unconfirmed data unit .Y (medical-insurance code) kept as is", ".Y")
-        elif letter == "C":
-            _pi_check(data, start, at, k, last, value, res)
+        if letter in "PYC":  # one test for the common units
+            if letter == "P":
+                result.warning(res, "ma_old_rule", "production date in .P: old rule (before 2020-08-20), now .M", ".P")
+            elif letter == "Y":
+                result.warning(res, "ma_unconfirmed_unit", "unconfirmed data unit .Y (medical-insurance code) kept as is", ".Y")
+            else:
+                _pi_check(data, start, at, k, last, value, res)
 
     if "M" in dated:
         pi["production_date"] = dated["M"]
@@ -332,9 +338,30 @@ def parse(data, res, opts):
     res["scheme"] = "ma"
     res["hri"] = data
     fields = data.split(".")
-    end = _parse_di(data, fields, res)
-    if end >= 0:
-        _parse_pi(data, fields, end, res)
+    if len(fields) < 5:
+        _parse_di(data, fields, res)
+        return res
+    # The UDI-DI is the first five fields.
+    end = len(fields[0]) + len(fields[1]) + len(fields[2]) + len(fields[3]) + len(fields[4]) + 4
+    di = data[0:end]
+    hit = _di_verdicts.get(di)
+    if hit is None:
+        scratch = result.new(data, "ma")
+        _parse_di(data, fields, scratch)
+        elements = tuple([(e["key"], e["title"], e["value"]) for e in scratch["elements"]])
+        hit = (scratch["errors"], scratch["warnings"], elements, scratch["package_level"])
+        _remember(_di_verdicts, di, hit)
+    # Copies: results never share their entries.
+    errors, warnings, elements, level = hit
+    for e in errors:
+        res["errors"].append(dict(e))
+    for w in warnings:
+        res["warnings"].append(dict(w))
+    res["elements"].extend([{"key": k, "title": t, "value": v} for k, t, v in elements])
+    if level is not None:
+        res["package_level"] = level
+    res["di"] = di
+    _parse_pi(data, fields, end, res)
     return res
 
 
@@ -382,3 +409,9 @@ def build(enterprise, pack_digit, category, lot=None, serial=None, production_da
         e = (res["errors"] + res["warnings"])[0]
         raise ValueError("cannot build MA code: " + e["message"])
     return code
+
+
+def clear_caches():
+    # Forget everything remembered (tests compare warm and cold results).
+    for cache in (_di_verdicts, _dates):
+        cache.clear()

@@ -35,6 +35,10 @@ _CONSUMABLE = (
 )
 
 
+_DIGITS = "0123456789"
+_UPPER_DIGITS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
 def _upper(c):
     return "A" <= c <= "Z"
 
@@ -50,9 +54,11 @@ def scheme_of(data):
     if n < 15 or n > 30 or data[0] not in "XZC":
         return None
     bad = 0
-    for c in data:
-        if not (_upper(c) or _digit(c)):
-            bad += 1
+    # strip() runs in C and leaves nothing when every character is fine.
+    if data.strip(_UPPER_DIGITS):
+        for c in data:
+            if not (_upper(c) or _digit(c)):
+                bad += 1
     if bad * 5 > n:
         return None
     return "nhsa-consumable" if data[0] == "C" else "nhsa-drug"
@@ -78,14 +84,9 @@ def parse(data, res, opts):
         result.error(
             res, "nhsa_bad_length", "%s must be %s characters, got %d" % (what, expected, n), n
         )
-    for i in range(1, n):
-        c = data[i]
-        if "a" <= c <= "z":
-            result.error(res, "nhsa_lower_case", "character %d ('%s') is lower case; codes are upper case" % (i + 1, c), i)
-        elif first == "C" and not _digit(c):
-            result.error(res, "nhsa_bad_char", "character %d ('%s') is not a digit" % (i + 1, c), i)
-        elif not (_upper(c) or _digit(c)):
-            result.error(res, "nhsa_bad_char", "character %d ('%s') is not an upper-case letter or digit" % (i + 1, c), i)
+    # The precise loop only when some character is wrong (strip() runs in C).
+    if data[1:].strip(_DIGITS if first == "C" else _UPPER_DIGITS):
+        _bad_chars(data, first, res)
     if first == "X" and n >= 6:
         cls = data[1:6]
         if not (_upper(cls[0]) and dates.digits(cls[1:3]) and _upper(cls[3]) and _upper(cls[4])):
@@ -95,12 +96,25 @@ def parse(data, res, opts):
 
     res["di"] = data
     if n in lengths:
+        elements = res["elements"]
         for key, title, start, end in layout:
             if end <= n:
-                result.element(res, key, title, data[start:end])
+                elements.append({"key": key, "title": title, "value": data[start:end]})
     result.note(
         res,
         "nhsa_segments_unconfirmed",
         "segment widths are from a secondary source, unconfirmed against the official NHSA rule; only the format is checked",
     )
     return res
+
+
+def _bad_chars(data, first, res):
+    # One error for every character after the first that is not allowed.
+    for i in range(1, len(data)):
+        c = data[i]
+        if "a" <= c <= "z":
+            result.error(res, "nhsa_lower_case", "character %d ('%s') is lower case; codes are upper case" % (i + 1, c), i)
+        elif first == "C" and not _digit(c):
+            result.error(res, "nhsa_bad_char", "character %d ('%s') is not a digit" % (i + 1, c), i)
+        elif not (_upper(c) or _digit(c)):
+            result.error(res, "nhsa_bad_char", "character %d ('%s') is not an upper-case letter or digit" % (i + 1, c), i)

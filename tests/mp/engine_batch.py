@@ -14,7 +14,7 @@ while True:
     out = {
         "scheme": res["scheme"],
         "valid": res["valid"],
-        "errors": sorted([e["code"] for e in res["errors"]]),
+        "errors": sorted([e["code"] if e["code"] != "internal_error" else e["message"] for e in res["errors"]]),
         "warnings": sorted([w["code"] for w in res["warnings"]]),
         "di": res["di"],
         "pi": res["pi"],

@@ -34,8 +34,9 @@ PI_KEYS = {
 DI_AIS = ("01", "03", "8006", "02")
 # Healthcare rule (GSCN 21-040): these dates must name a day.
 DD00_AIS = ("11", "17")
-# AIs that a missing GS most often swallows on medical packaging.
-SWALLOW_AIS = ("01", "10", "11", "17", "21", "30", "240", "7003")
+# AIs that a missing GS most often swallows on medical packaging (only
+# those with enough structure not to be found by chance inside a value).
+SWALLOW_AIS = ("01", "10", "11", "17", "21", "7003")
 
 def ref_year(opts):
     y = opts.get("year")
@@ -789,8 +790,38 @@ _checks = {}
 
 def parse(data, res, opts):
     # GS1 element strings in GS1 mode (]C1 ]d2 ]Q3 ]e0 ]J1) or bare input.
+    cut = data.rfind(GS) + 1
+    if cut and opts.get("rules") is None and _next_item(data, cut, res, opts):
+        return res
     pairs, stem, k = _parse_scan(data, res)
     return finish_pairs(pairs, res, opts, True, stem, k)
+
+
+def _next_item(data, cut, res, opts):
+    # The next item of a lot already seen: one plain element (the serial)
+    # after the last GS, everything before it known.  Gives what the full
+    # path gives (tests/test_caches.py compares the two); False = not this case.
+    stem = data[:cut]
+    known = _checks.get(stem)
+    if known is None or len(known[0]) != 1:
+        return False
+    hit = _stems.get(stem)
+    ai = known[0][0]
+    if hit is None or not data.startswith(ai, cut):
+        return False
+    pos = cut + len(ai)
+    entry = D.lookup(ai)
+    simple = entry[D.SIMPLE]
+    comp = entry[D.COMPONENTS][0]
+    if not simple or not comp[1] <= len(data) - pos <= comp[2] or data[pos:].strip(simple):
+        return False
+    errors = res["errors"]
+    for code, message, at in hit[1]:
+        errors.append({"code": code, "message": message, "at": at})
+    for code, message, at in known[2]:
+        errors.append({"code": code, "message": message, "at": at})
+    annotate(hit[0] + ((ai, data[pos:]),), res, opts, True, known[1], stem, len(hit[0]))
+    return True
 
 
 def parse_hri(data, res, opts):

@@ -66,6 +66,21 @@ def cmd_run(args):
     return station.run(sys.stdin, sys.stdout, args.today, demo=args.demo)
 
 
+def cmd_sim_precheck(args):
+    # The firmware's pre-check inside the MicroPython VM, over JSON lines:
+    # the conformance interface between firmware and gateway.
+    import os
+    import subprocess
+
+    from gateway.sim import vm
+
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim", "mp_precheck.py")
+    cmd = vm.command(script, args.heap)
+    if args.today:
+        cmd.append("--today=" + args.today)
+    return subprocess.run(cmd, env=vm.env(), cwd=vm.bundle()).returncode
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="udi-edge", description="UDI Edge: scan, check, print and verify medical traceability codes")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -76,6 +91,14 @@ def build_parser():
     c.add_argument("--profile", choices=("read", "print"), default="read")
     c.add_argument("--today", help="reference date YYYY-MM-DD for expiry (default: today)")
     c.set_defaults(func=cmd_check)
+
+    sim = sub.add_parser("sim", help="simulators: handheld firmware on the MicroPython VM, scan engines")
+    simsub = sim.add_subparsers(dest="sim_cmd", required=True)
+    sp = simsub.add_parser("precheck", help="the firmware pre-check on the MicroPython VM: JSON lines {\"raw\": ...} in, verdicts out")
+    sp.add_argument("--jsonl", action="store_true", required=True, help="read JSON lines from stdin (the only mode)")
+    sp.add_argument("--heap", default="100K", help="MicroPython heap size (default 100K, an ESP32's budget)")
+    sp.add_argument("--today", help="reference date YYYY-MM-DD")
+    sp.set_defaults(func=cmd_sim_precheck)
 
     r = sub.add_parser("run", help="run UDI Edge (now: scanner station on stdin)")
     r.add_argument("--today", help="reference date YYYY-MM-DD")

@@ -26,6 +26,7 @@ import pytest
 
 from code_scan import module_codes
 from udi_codes import gs1_lint as L
+from udi_codes import gs1_lint_coupon as LC
 from udi_codes import gs1_lint_rare as LR
 from udi_codes import gs1_lint_tables as T
 from udi_codes.messages import CATALOGUE
@@ -752,7 +753,7 @@ def test_reference_unit_tests(name, data, gs1err):
 ])
 def test_couponcode_literal_reference_cases(data, gs1err):
     assert (data, gs1err) in REF["couponcode"]
-    got = LR.lint_couponcode(data)
+    got = LC.lint_couponcode(data)
     assert (got and got[0]) == (gs1err and GS1_TO_CODE[gs1err])
 
 
@@ -780,7 +781,7 @@ def test_messages_are_precise():
 
 def test_codes_catalogue():
     assert not hasattr(L, "CODES")  # descriptions live in udi_codes.messages
-    linter_codes = module_codes("gs1_lint", "gs1_lint_rare")
+    linter_codes = module_codes("gs1_lint", "gs1_lint_rare", "gs1_lint_coupon")
     for code in linter_codes:
         assert code == code.lower() and " " not in code
         en, zh = CATALOGUE[code]
@@ -803,10 +804,8 @@ def test_type_linters():
 
 
 def test_linter_names_match_functions():
-    from udi_codes import gs1_lint_rare
-
     for name in L.ALL:
-        module = gs1_lint_rare if name in L.RARE else L
+        module = (LC if name.startswith("coupon") else LR) if name in L.RARE else L
         assert L.linter(name) is getattr(module, "lint_" + name)
 
 

@@ -27,7 +27,7 @@ def test_scan_sees_every_way_of_emitting():
     assert "udi_codes/__init__.py" in where["expired"]
     assert "udi_codes/gs1_lint.py" in where["invalid_hour"]  # passed to _hms(..., code)
     assert "udi_codes/gs1_lint_rare.py" in where["too_long"]  # code = "too_short" if ... else "too_long"
-    assert "udi_codes/gs1_lint_rare.py" in where["coupon_excess_data"]  # returned (code, message)
+    assert "udi_codes/gs1_lint_coupon.py" in where["coupon_excess_data"]  # returned (code, message)
     assert "udi_codes/gs1_dl.py" in where["dl_bad_scheme"]  # _fail(res, code, ...)
     assert "udi_codes/hibc.py" in where["hibc_link_no_primary"]  # check_link's tuple
     assert "udi_codes/gs1.py" in where["ai_exclusive"]  # message-level rule tuples

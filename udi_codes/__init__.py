@@ -99,28 +99,34 @@ _modules = {}
 try:
     import gc
 
-    # MicroPython: a handheld's heap holds GS1 plus one or two other schemes.
-    _ROOM = 40 * 1024 if hasattr(gc, "mem_free") else 0
+    # MicroPython: a handheld's heap holds GS1 plus one other scheme at a time.
+    _ROOM = 64 * 1024 if hasattr(gc, "mem_free") else 0
 except ImportError:
     _ROOM = 0
 
 
 def scheme_module(name):
     # Scheme modules load on first use; on a small heap the ones loaded
-    # before are dropped first (they load again when needed).
+    # before are dropped first (they load again when needed), and a load that
+    # still finds no room is retried once with everything else dropped.
     m = _modules.get(name)
     if m is None:
         if _ROOM:
-            _make_room()
-        m = __import__("udi_codes." + name, None, None, [name])
+            gc.collect()
+            if gc.mem_free() < _ROOM:
+                _drop_all()
+        try:
+            m = __import__("udi_codes." + name, None, None, [name])
+        except MemoryError:
+            if not _ROOM:
+                raise
+            _drop_all()
+            m = __import__("udi_codes." + name, None, None, [name])
         _modules[name] = m
     return m
 
 
-def _make_room():
-    gc.collect()
-    if gc.mem_free() >= _ROOM or not _modules:
-        return
+def _drop_all():
     import sys
 
     pkg = sys.modules[__name__]

@@ -5,6 +5,7 @@
 
 from . import dates
 from . import gs1_dict as D
+from .gs1_ai_table import LENGTHS
 from . import result as R
 from .gs1_lint import LINTERS, TYPE_LINTER, linter
 
@@ -82,8 +83,8 @@ def consume(ai, entry, data, pos, end):
 # AI length by its first two digits ("01" -> 2, "24" -> 3, "31" -> 4).
 AI_LENGTH = {}
 for _i in range(100):
-    if D.LENGTHS[_i] != "0":
-        AI_LENGTH["%02d" % _i] = ord(D.LENGTHS[_i]) - 48
+    if LENGTHS[_i] != "0":
+        AI_LENGTH["%02d" % _i] = ord(LENGTHS[_i]) - 48
 
 # Verdicts on AI values seen before: on a packaging line or in a warehouse the
 # same GTIN, lot and dates recur on thousands of scans, only serials change.

@@ -10,7 +10,7 @@
 # EX: tuple of AI patterns that must not be present.
 # DLPKEY: None (not a primary key) or tuple of qualifier sequences.
 
-from .gs1_ai_table import LENGTHS, TABLE
+from .gs1_ai_table import TABLE
 from .gs1_lint import CSET39, CSET82, DIGITS
 
 AI_LEN = 0

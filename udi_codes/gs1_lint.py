@@ -355,13 +355,16 @@ ALL = tuple(sorted(list(LINTERS) + list(RARE)))
 
 
 def linter(name):
-    # The function for a linter name (loads gs1_lint_rare when needed).
+    # The function for a linter name (loads gs1_lint_rare when needed; on a
+    # small heap through the dispatcher, which may drop it again later).
     fn = LINTERS.get(name)
     if fn is None:
-        from udi_codes import gs1_lint_rare
+        import udi_codes
 
-        fn = getattr(gs1_lint_rare, "lint_" + name)
-        LINTERS[name] = fn
+        module = "gs1_lint_coupon" if name.startswith("coupon") else "gs1_lint_rare"
+        fn = getattr(udi_codes.scheme_module(module), "lint_" + name)
+        if not udi_codes._ROOM:
+            LINTERS[name] = fn
     return fn
 
 

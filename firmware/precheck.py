@@ -29,8 +29,13 @@ def verdict(res):
 
 def check(raw, today=None):
     # raw: str (or bytes) exactly as the scan engine sent it.
+    return check_result(raw, today)[0]
+
+
+def check_result(raw, today=None):
+    # -> ((verdict, code, scheme), engine result or None)
     try:
         res = udi_codes.parse(raw, "read", today)
     except MemoryError:
-        return UNKNOWN, "memory", None
-    return verdict(res)
+        return (UNKNOWN, "memory", None), None
+    return verdict(res), res

@@ -81,6 +81,18 @@ def cmd_sim_precheck(args):
     return subprocess.run(cmd, env=vm.env(), cwd=vm.bundle()).returncode
 
 
+def cmd_sim_handhelds(args):
+    from gateway.sim import handhelds
+
+    summary = handhelds.run(
+        count=args.count, broker=args.broker, codes=args.codes, per_device=args.scans,
+        rate=args.rate, root=args.root, heap=args.heap, per_vm=args.per_vm,
+        user=args.user, password=args.password,
+    )
+    print(json.dumps(summary))
+    return 0 if summary["undelivered"] == 0 else 1
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="udi-edge", description="UDI Edge: scan, check, print and verify medical traceability codes")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -99,6 +111,19 @@ def build_parser():
     sp.add_argument("--heap", default="100K", help="MicroPython heap size (default 100K, an ESP32's budget)")
     sp.add_argument("--today", help="reference date YYYY-MM-DD")
     sp.set_defaults(func=cmd_sim_precheck)
+
+    sh = simsub.add_parser("handhelds", help="N handhelds running the real firmware on the MicroPython VM against a broker")
+    sh.add_argument("--count", type=int, default=3)
+    sh.add_argument("--broker", default="127.0.0.1:1883", help="HOST:PORT of the MQTT broker")
+    sh.add_argument("--codes", help="file with one scan per line (GS as <GS>); default: generated UDI/drug codes")
+    sh.add_argument("--scans", type=int, default=20, help="scans per handheld")
+    sh.add_argument("--rate", type=float, default=5.0, help="scans per second per handheld")
+    sh.add_argument("--root", help="directory for the handhelds' flash (outbox, boot counter); default: a temp dir")
+    sh.add_argument("--heap", default="64M", help="MicroPython heap per VM")
+    sh.add_argument("--per-vm", type=int, default=50, help="handhelds per VM process")
+    sh.add_argument("--user")
+    sh.add_argument("--password")
+    sh.set_defaults(func=cmd_sim_handhelds)
 
     r = sub.add_parser("run", help="run UDI Edge (now: scanner station on stdin)")
     r.add_argument("--today", help="reference date YYYY-MM-DD")

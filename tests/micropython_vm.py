@@ -18,7 +18,7 @@ def binary():
 def run(script, stdin="", heap="100K", path=(ROOT,), timeout=120, cwd=None):
     # cwd matters: the VM looks in the current directory first, so a run
     # against the .mpy build must not start in the repository root.
-    env = dict(os.environ, MICROPYPATH=":".join(path))
+    env = dict(os.environ, MICROPYPATH=":".join(list(path) + [".frozen"]))
     return subprocess.run(
         [binary(), "-X", "heapsize=" + heap, script],
         input=stdin,

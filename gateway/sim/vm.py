@@ -40,7 +40,7 @@ def command(script, heap="100K"):
 
 
 def env(extra_paths=()):
-    path = [bundle()] + list(extra_paths)
+    path = [bundle()] + list(extra_paths) + [".frozen"]  # .frozen: asyncio and the built-in libraries
     return dict(os.environ, MICROPYPATH=":".join(path))
 
 

@@ -1,0 +1,252 @@
+# The handheld's supervisor: scan engine -> pre-check -> feedback -> outbox
+# -> MQTT, answers and commands back, heartbeat, watchdog.  One Handheld per
+# device; the simulators run many in one VM with simulated boards.
+
+import asyncio
+import gc
+import json
+
+import precheck
+import protocol
+from clock import Clock, next_boot
+from feedback import Feedback
+from modes import Modes, is_parent
+from mqttc import MQTTClient
+from outbox import Outbox, OutboxFull
+from timebase import ticks_diff, ticks_ms
+
+FW_VERSION = "1.0.0"
+POLL_MS = 5
+DRAIN_INFLIGHT = 4
+ANSWERS_KEPT = 32
+
+
+class Handheld:
+    def __init__(self, settings, board, root=".", device_id=None):
+        self.s = settings
+        self.board = board
+        self.root = root
+        self.dev = device_id or settings.get("device_id") or board.device_id()
+        self.boot = next_boot(root + "/boot.count")
+        self.clock = Clock(self.boot)
+        self.seq = 0
+        self.modes = Modes(settings, self.boot)
+        self.feedback = Feedback(board)
+        ob = settings.get("outbox", {})
+        self.outbox = Outbox(root + "/" + ob.get("path", "outbox"), ob.get("segment_bytes", 16384), ob.get("max_bytes", 262144))
+        m = settings["mqtt"]
+        self.topics = protocol.topics(m.get("topic_prefix", "udi/v1"), self.dev)
+        from engines import make
+
+        self.engine = make(settings["engine"]["kind"], board.uart, settings["engine"])
+        self.mqtt = MQTTClient(
+            self.dev,
+            m["host"],
+            m.get("port", 1883),
+            user=m.get("user"),
+            password=m.get("password"),
+            keepalive=m.get("keepalive_s", 30),
+            will=(self.topics["status"], protocol.status("offline", self.boot, FW_VERSION), 1, True),
+            ssl=m.get("ssl_params") if m.get("tls") else None,
+            on_message=self._on_message,
+            on_connect=self._on_connect,
+            link_ok=board.wifi.connected if board.wifi is not None else None,
+        )
+        self.pre = {}  # seq -> pre-check verdict, to compare with the answer
+        self.answers = 0
+        self.refused = 0  # scans refused with the outbox full
+        self.progress = 0  # the I/O loop's heartbeat for the watchdog
+        self.engine_errors = 0
+        self.running = False
+
+    # -- scans ------------------------------------------------------------
+
+    def handle_scan(self, raw, now_ms=None):
+        # One decoded scan from the engine (bytes) -> feedback and the outbox.
+        now = ticks_ms() if now_ms is None else now_ms
+        if self.modes.duplicate(raw, now):
+            self.feedback.play("duplicate", now)
+            return None
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeError:
+            text = None
+        res = None
+        if text is None:
+            verdict = (precheck.UNKNOWN, "not_utf8", None)
+        else:
+            verdict, res = precheck.check_result(text)
+        agg = self.modes.aggregation(is_parent(res))
+        res = None
+        payload = protocol.scan(
+            self.dev, self.boot, self.seq + 1, raw, self.modes.mode, self.s.get("operator"), self.s.get("location"),
+            self.clock.now(), self.clock.uptime_ms(), verdict, agg,
+        )
+        try:
+            self.outbox.append(payload.encode())
+        except OutboxFull:
+            self.refused += 1
+            self.feedback.play("queue_full", now)
+            return None
+        self.seq += 1
+        self.pre[self.seq] = verdict[0]
+        if len(self.pre) > ANSWERS_KEPT:
+            del self.pre[min(self.pre)]
+        self.feedback.play(verdict[0], now)
+        return self.seq
+
+    # -- MQTT -------------------------------------------------------------
+
+    async def _on_connect(self, session_present):
+        # Retained online status, then our subscriptions (the client renews
+        # them itself after every reconnect).
+        await self.mqtt.publish(self.topics["status"], protocol.status("online", self.boot, FW_VERSION), 1, True)
+
+    def _on_message(self, topic, payload, retained):
+        msg = protocol.parse(payload)
+        if msg is None:
+            return  # not a v1 JSON object: ignored (the gateway logs what it sent)
+        if topic == self.topics["answer"]:
+            self._on_answer(msg)
+        elif topic == self.topics["config"]:
+            import settings as S
+
+            S.apply_remote(self.s, msg)
+            self.modes.set_mode(self.s.get("mode"))
+        elif topic == self.topics["cmd"]:
+            asyncio.create_task(self._on_cmd(msg))
+
+    def _on_answer(self, msg):
+        self.answers += 1
+        if msg.get("boot") != self.boot:
+            return
+        pre = self.pre.pop(msg.get("seq"), None)
+        final = msg.get("verdict")
+        if pre is not None and final != pre and final in ("good", "bad", "duplicate"):
+            self.feedback.play("gateway_good" if final == "good" else "gateway_bad", ticks_ms())
+
+    async def _on_cmd(self, msg):
+        cmd = msg.get("cmd")
+        args = msg.get("args") or {}
+        ok, detail = True, None
+        if cmd == "set_mode":
+            ok = self.modes.set_mode(args.get("mode"))
+            detail = self.modes.mode
+        elif cmd == "sync_time":
+            if isinstance(args.get("unix"), int):
+                self.clock.set_unix(args["unix"])
+            else:
+                ok = self.clock.sntp(self.s.get("ntp", {}).get("host") or self.s["mqtt"]["host"], self.s.get("ntp", {}).get("port", 123))
+            detail = self.clock.now()
+        elif cmd == "status":
+            detail = self.health()
+        elif cmd == "reboot":
+            await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), True, "rebooting"), 1)
+            await self.mqtt.disconnect()
+            self.board.reset()
+            return
+        else:
+            ok, detail = False, "unknown_command"
+        await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), ok, detail), 1)
+
+    async def _drain(self):
+        # Deliver the outbox in order, a few in flight; ack on PUBACK.
+        while self.running:
+            if not self.mqtt.is_connected() or not self.outbox.depth():
+                await asyncio.sleep(0.02)
+                continue
+            batch = list(self.outbox.pending(DRAIN_INFLIGHT))
+            deliveries = []
+            for rid, data in batch:
+                deliveries.append((rid, await self.mqtt.publish_start(self.topics["scan"], data, 1)))
+            upto = None
+            for rid, d in deliveries:
+                if not await d.wait():
+                    break
+                upto = rid
+            if upto is not None:
+                self.outbox.ack(upto)
+
+    # -- health -------------------------------------------------------------
+
+    def health(self):
+        b = self.board
+        return {
+            "v": protocol.VERSION,
+            "fw": FW_VERSION,
+            "boot": self.boot,
+            "up_s": self.clock.uptime_ms() // 1000,
+            "heap_free": gc.mem_free() if hasattr(gc, "mem_free") else None,
+            "rssi": b.wifi.rssi() if b.wifi is not None else None,
+            "battery_mv": b.battery.millivolts() if b.battery is not None else None,
+            "queue": self.outbox.depth(),
+            "reset_cause": b.reset_cause(),
+            "boots": self.boot,
+            "mode": self.modes.mode,
+            "engine": self.engine.state,
+            "mqtt": self.mqtt.state,
+        }
+
+    async def _heartbeat(self):
+        while self.running:
+            await asyncio.sleep(self.s.get("heartbeat_s", 60))
+            if self.mqtt.is_connected():
+                await self.mqtt.publish(self.topics["heartbeat"], json.dumps(self.health()), 0)
+
+    # -- I/O loop and supervisor -------------------------------------------
+
+    async def _io(self):
+        b = self.board
+        self.engine.begin(ticks_ms())
+        while self.running:
+            now = ticks_ms()
+            ev = b.trigger.poll(now) if b.trigger is not None else None
+            if ev == "press":
+                self.engine.trigger(True, now)
+            elif ev == "release":
+                self.engine.trigger(False, now)
+            elif ev == "long":
+                self.modes.next_mode()
+                self.feedback.play("mode", now)
+            for event in self.engine.poll(now):
+                if event[0] == "scan":
+                    self.handle_scan(event[1], now)
+                else:
+                    self.engine_errors += 1
+                    self.feedback.play("engine_error", now)
+            self.feedback.poll(now)
+            self.progress += 1
+            await asyncio.sleep(POLL_MS / 1000)
+
+    async def _supervise(self):
+        # Feed the watchdog only while the I/O loop makes progress.
+        last = -1
+        while self.running:
+            await asyncio.sleep(1)
+            if self.progress != last and self.board.watchdog is not None:
+                self.board.watchdog.feed()
+            last = self.progress
+
+    async def run(self, watchdog=True):
+        self.running = True
+        if watchdog and hasattr(self.board, "start_watchdog"):
+            self.board.start_watchdog(self.s.get("watchdog_ms", 8000))
+        self.mqtt.start()
+        for topic in ("answer", "config", "cmd"):
+            asyncio.create_task(self.mqtt.subscribe(self.topics[topic], 1))
+        await asyncio.gather(self._io(), self._drain(), self._heartbeat(), self._supervise())
+
+    def stop(self):
+        self.running = False
+
+
+def main():
+    import settings as S
+    from hw.board import Board
+
+    s, problems = S.load("config.json")
+    board = Board(s)
+    if board.wifi is not None:
+        board.wifi.connect()
+    h = Handheld(s, board)
+    asyncio.run(h.run())

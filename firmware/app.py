@@ -118,6 +118,8 @@ class Handheld:
 
     def _on_answer(self, msg):
         self.answers += 1
+        if self.answers == 1:
+            self._healthy()
         if msg.get("boot") != self.boot:
             return
         pre = self.pre.pop(msg.get("seq"), None)
@@ -140,6 +142,13 @@ class Handheld:
             detail = self.clock.now()
         elif cmd == "status":
             detail = self.health()
+        elif cmd == "ota":
+            ok, detail = await self._ota(msg.get("id"), args)
+            if ok:
+                await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), True, detail), 1)
+                await self.mqtt.disconnect()
+                self.board.reset()
+                return
         elif cmd == "reboot":
             await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), True, "rebooting"), 1)
             await self.mqtt.disconnect()
@@ -148,6 +157,39 @@ class Handheld:
         else:
             ok, detail = False, "unknown_command"
         await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), ok, detail), 1)
+
+    async def _ota(self, cid, args):
+        # Download, verify (signature, hashes, paths) and apply a signed
+        # bundle; progress goes to cmd/result.  -> (ok, version or error code)
+        import ota
+
+        conf = self.s.get("ota", {})
+        mv = self.board.battery.millivolts() if self.board.battery is not None else None
+        battery_ok = mv is None or mv >= conf.get("min_battery_mv", 3600)
+
+        def progress(done, total):
+            asyncio.create_task(self.mqtt.publish(
+                self.topics["cmd_result"], protocol.cmd_result(cid, None, {"done": done, "total": total}), 0))
+
+        try:
+            up = ota.Updater(self.root, self.root + "/ota_staging", conf.get("public_key"), ota.http_fetch,
+                             progress=progress, tick=self.board.watchdog.feed if self.board.watchdog else None)
+            await up.download(args.get("url"), args.get("size"), battery_ok, progress)
+            up.verify()
+            return True, up.apply(battery_ok)
+        except ota.OtaError as e:
+            return False, str(e)
+        except Exception as e:  # anything else: refuse the update, keep running
+            return False, "ota_failed: %s" % e
+
+    def _healthy(self):
+        # First answer from the gateway after a boot: an update on trial is good.
+        try:
+            import ota
+
+            ota.Updater(self.root, self.root + "/ota_staging", None).mark_healthy()
+        except Exception:
+            pass
 
     async def _drain(self):
         # Deliver the outbox in order, a few in flight; ack on PUBACK.

@@ -1,0 +1,75 @@
+"""Firmware figures on the MicroPython unix port (the real VM):
+pre-check time per typical GS1 UDI scan, heap allocated per scan, and free
+heap after boot with everything running at -X heapsize=100K.
+
+    .venv/bin/python bench/firmware.py [--heap 100K]
+
+Starts its own mosquitto on 127.0.0.1; the last line is a JSON object with
+precheck_us, heap_per_scan_bytes, free_after_boot_bytes.
+"""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from gateway.sim import vm  # noqa: E402
+
+TARGETS = {"precheck_us": 50, "heap_per_scan_bytes": 4096, "free_after_boot_bytes": 40 * 1024}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--heap", default="100K")
+    args = ap.parse_args()
+    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+    tmp = tempfile.mkdtemp(prefix="udi-bench-fw-")
+    port = free_port()
+    conf = os.path.join(tmp, "mosquitto.conf")
+    with open(conf, "w") as f:
+        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
+    broker = subprocess.Popen([mosquitto, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    try:
+        script = os.path.join(ROOT, "gateway", "sim", "mp", "bench_firmware.py")
+        p = subprocess.run(
+            vm.command(script, args.heap) + ["127.0.0.1", str(port), tmp],
+            env=vm.env((os.path.join(ROOT, "gateway", "sim", "mp"),)), cwd=vm.bundle(),
+            capture_output=True, text=True, timeout=300,
+        )
+    finally:
+        broker.terminate()
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if p.returncode != 0 or not lines:
+        print(p.stderr[-2000:], file=sys.stderr)
+        result = {"error": (p.stderr.strip().splitlines() or ["vm failed"])[-1], "heap": args.heap}
+        print(json.dumps(result))
+        return 1
+    r = json.loads(lines[-1])
+    for k, target in TARGETS.items():
+        good = r[k] >= target if k.startswith("free") else r[k] <= target
+        print("%-24s %10s   target %s %s  %s" % (k, r[k], ">=" if k.startswith("free") else "<=", target, "ok" if good else "MISSED"))
+    r.update({"heap": args.heap, "machine": "%s, %d cores" % (platform.machine(), os.cpu_count())})
+    print(json.dumps(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+# Inside the MicroPython VM: pre-check time and heap per scan, and free heap
+# after boot with the whole firmware running (simulated board, real broker).
+#   micropython -X heapsize=100K bench_firmware.py HOST PORT ROOT
+import asyncio
+import gc
+import json
+import sys
+import time
+
+RAW = "]d201069012345678921727123110LOT2024A\x1d21SN"
+
+
+async def main(host, port, root):
+    import app
+    import precheck
+    import settings as S
+    from simboard import SimBoard
+
+    out = {}
+    s, _ = S.load("config.json")
+    s["engine"]["kind"] = "line"
+    s["mqtt"]["host"] = host
+    s["mqtt"]["port"] = port
+    h = app.Handheld(s, SimBoard("bench0001"), root, "bench0001")
+    task = asyncio.create_task(h.run(watchdog=False))
+    ok = await h.mqtt.wait_connected(5)
+    await asyncio.sleep(0.5)
+    gc.collect()
+    out["connected"] = ok
+    out["free_after_boot_bytes"] = gc.mem_free()
+    # pre-check time for a typical GS1 UDI scan (new serial each time)
+    n = 500
+    raws = [RAW + "%04d" % i for i in range(20)]
+    precheck.check(raws[0])
+    t = time.ticks_us()
+    for i in range(n):
+        precheck.check(raws[i % 20])
+    out["precheck_us"] = round(time.ticks_diff(time.ticks_us(), t) / n, 1)
+    # heap allocated by one whole scan (pre-check, payload, outbox append)
+    gc.collect()
+    gc.disable()
+    total = 0
+    k = 20
+    for i in range(k):
+        before = gc.mem_alloc()
+        h.handle_scan((RAW + "%05d" % (90000 + i)).encode())
+        total += gc.mem_alloc() - before
+    gc.enable()
+    out["heap_per_scan_bytes"] = total // k
+    await asyncio.sleep(1)
+    gc.collect()
+    out["free_after_scans_bytes"] = gc.mem_free()
+    out["delivered_queue"] = h.outbox.depth()
+    print(json.dumps(out))
+    h.stop()
+    task.cancel()
+
+
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), sys.argv[3]))

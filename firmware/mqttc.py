@@ -117,7 +117,7 @@ def _packet(first, body):
 
 
 def _exc_text(e):
-    s = str(e)
+    s = " ".join(str(e).split())  # mbedTLS messages carry newlines
     n = type(e).__name__
     return n + ": " + s if s else n
 
@@ -614,10 +614,17 @@ class MQTTClient:
                 except Exception:
                     pass
             ctx.verify_mode = _ssl.CERT_REQUIRED if verify else _ssl.CERT_NONE
+            mp = _is_micropython()
             if ca:
-                ctx.load_verify_locations(cafile=ca)
+                if mp:  # MicroPython's ssl takes DER only
+                    ctx.load_verify_locations(cadata=_der(ca))
+                else:
+                    ctx.load_verify_locations(cafile=ca)
             if cfg.get("cert"):
-                ctx.load_cert_chain(cfg["cert"], cfg.get("key"))
+                if mp:
+                    ctx.load_cert_chain(_der(cfg["cert"]), _der(cfg["key"]))
+                else:
+                    ctx.load_cert_chain(cfg["cert"], cfg.get("key"))
         self._ssl_ctx = ctx
         return ctx
 
@@ -953,6 +960,28 @@ class MQTTClient:
             raise
         except Exception as e:
             self.last_callback_error = _exc_text(e)
+
+
+def _is_micropython():
+    import sys
+
+    return sys.implementation.name == "micropython"
+
+
+def _der(path):
+    """File contents as DER: the first PEM block decoded, or the bytes as they are."""
+    import binascii
+
+    with open(path, "rb") as f:
+        data = f.read()
+    start = data.find(b"-----BEGIN")
+    if start < 0:
+        return data
+    start = data.find(b"\n", start) + 1
+    end = data.find(b"-----END", start)
+    if start <= 0 or end < 0:
+        raise ValueError("bad PEM file " + path)
+    return binascii.a2b_base64(data[start:end].replace(b"\n", b"").replace(b"\r", b""))
 
 
 def _order_key(d):

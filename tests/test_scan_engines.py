@@ -17,7 +17,6 @@ import textwrap
 import time
 
 import pytest
-
 from micropython_vm import ROOT, binary, run
 
 FIRMWARE = os.path.join(ROOT, "firmware")
@@ -25,11 +24,12 @@ MP_FAKES = os.path.join(ROOT, "tests", "mp_fakes")
 if FIRMWARE not in sys.path:
     sys.path.append(FIRMWARE)  # appended: firmware modules never shadow anything else
 
-from engines import make  # noqa: E402
-from engines.gm65 import GM65, crc16_xmodem, gm_frame, gm_read, gm_reply, gm_write  # noqa: E402
-from engines.line import LineEngine, ticks_diff  # noqa: E402
-from engines.ssi import SSI, param_bytes, ssi_packet, ssi_valid  # noqa: E402
-from gateway.sim.scan_engine import ScanEngineSim  # noqa: E402
+from engines import make
+from engines.gm65 import GM65, crc16_xmodem, gm_frame, gm_read, gm_reply, gm_write
+from engines.line import LineEngine, ticks_diff
+from engines.ssi import SSI, param_bytes, ssi_packet, ssi_valid
+
+from gateway.sim.scan_engine import ScanEngineSim
 
 
 def _load_fake_uart():
@@ -66,12 +66,12 @@ def test_published_frames(built, published):
 def test_gm_reply_frames_match_published_replies():
     # replies quoted with the GM861 command table (write ACK, baud-rate read)
     assert gm_reply(b"\x00") == H("02000001003331")
-    assert gm_reply(b"\x39\x01") == H("0200000239 01C14C".replace(" ", ""))
+    assert gm_reply(b"\x39\x01") == H("020000023901C14C")
     assert crc16_xmodem(H("080100D950")) == 0x81D3  # "zone bytes reset to defaults"
 
 
 def test_ssi_checksum_helpers():
-    for p in ("04E40400FF14", "07C6040800 8A08FE95".replace(" ", "")):
+    for p in ("04E40400FF14", "07C60408008A08FE95"):
         assert ssi_valid(H(p))
     assert not ssi_valid(H("04E40400FF15"))
     assert not ssi_valid(b"\x04\xe4")
@@ -260,7 +260,7 @@ def _recv_until(sock, n, timeout=2.0):
     while len(data) < n and time.monotonic() < end:
         try:
             d = sock.recv(4096)
-        except socket.timeout:
+        except TimeoutError:
             break
         if not d:
             break
@@ -273,9 +273,9 @@ def test_sim_gm65_replies_ignores_bad_crc_and_accepts_abcd():
         port = sim.start_tcp()
         s = socket.create_connection(("127.0.0.1", port))
         s.sendall(gm_read(0x002A, 2))
-        assert _recv_until(s, 8) == H("0200000239 01C14C".replace(" ", ""))
+        assert _recv_until(s, 8) == H("020000023901C14C")
         s.sendall(gm_read(0x0000)[:-1] + b"\x00")  # bad CRC: ignored
-        s.sendall(H("7E0008010002 01ABCD".replace(" ", "")))  # "AB CD" = no CRC check
+        s.sendall(H("7E000801000201ABCD"))  # "AB CD" = no CRC check
         assert _recv_until(s, 7) == H("02000001003331")
         assert sim.wait_for(lambda m: m.counters["bad_host_crc"] == 1 and m.counters["trigger_start"] == 1)
         s.close()
@@ -316,13 +316,13 @@ def test_sim_over_a_pty():
 
                 if select.select([fd], [], [], 0.1)[0]:
                     data += os.read(fd, 64)
-            assert data == H("0200000239 01C14C".replace(" ", ""))
+            assert data == H("020000023901C14C")
         finally:
             os.close(fd)
 
 
 def test_sim_cli_runs_control_commands_from_stdin():
-    r = subprocess.run(
+    r = subprocess.run(  # noqa: PLW1510 - the return code is asserted below
         [sys.executable, "-m", "gateway.sim.scan_engine", "--kind", "ssi", "--tcp", "0", "--control", "0"],
         input="ping\nfragment 3 5\nstats\nbogus\n",
         capture_output=True,
@@ -334,7 +334,7 @@ def test_sim_cli_runs_control_commands_from_stdin():
     lines = r.stdout.splitlines()
     assert lines[0].startswith("host tcp 127.0.0.1:") and lines[1].startswith("control tcp 127.0.0.1:")
     assert "ok" in lines and lines[-1].startswith("err unknown command")
-    stats = json.loads([ln for ln in lines if ln.startswith("ok {")][0][3:])
+    stats = json.loads(next(ln for ln in lines if ln.startswith("ok {"))[3:])
     assert stats["kind"] == "ssi"
 
 
@@ -475,9 +475,9 @@ def new_sim():
         sim.stop()
 
 
-def run_mp(sim, body, tmp_path, timeout=25):
+def run_mp(sim, body, tmp_path, cfg="{}", timeout=25):
     script = PRELUDE.replace("@PORT@", str(sim.port)).replace("@CTL@", str(sim.control_port))
-    script += textwrap.dedent(body) + '\nprint("PASS")\n'
+    script += "CFG = " + cfg + "\n" + textwrap.dedent(body) + '\nprint("PASS")\n'
     path = tmp_path / "scenario.py"
     path.write_text(script)
     r = run(str(path), heap="100K", path=(FIRMWARE, MP_FAKES), cwd=str(tmp_path), timeout=timeout)
@@ -495,11 +495,11 @@ def test_mp_gm65_boot_config_scan_bytes_and_trigger(new_sim, tmp_path):
     run_mp(
         sim,
         """
-        eng = started("gm65", %s)
+        eng = started("gm65", CFG)
         st = ctl.stats()
-        check(st["zones"]["0000"] & 3 == 1, "command trigger mode %%r" %% st)
-        check(st["zones"]["00D0"] == 0x80, "AIM ID zone %%r" %% st)
-        check(st["zones"]["0060"] == 0x01, "CR tail %%r" %% st)
+        check(st["zones"]["0000"] & 3 == 1, "command trigger mode %r" % st)
+        check(st["zones"]["00D0"] == 0x80, "AIM ID zone %r" % st)
+        check(st["zones"]["0060"] == 0x01, "CR tail %r" % st)
         check("gm_save" not in st["counters"], "nothing saved to flash")
         # AIM ID, GS and non-UTF-8 bytes come through untouched
         scan_roundtrip(eng, UDI)
@@ -509,11 +509,11 @@ def test_mp_gm65_boot_config_scan_bytes_and_trigger(new_sim, tmp_path):
         ctl("trigger_scan " + hexs(b"]E06901234567892"))
         eng.trigger(True, now())
         evs = pump(eng, 1500, has_scan)
-        check(scans(evs) == [b"]E06901234567892"], "trigger scan %%r" %% evs)
+        check(scans(evs) == [b"]E06901234567892"], "trigger scan %r" % evs)
         eng.trigger(False, now())
         pump(eng, 200)
         c = ctl.stats()["counters"]
-        check(c.get("trigger_start") == 1 and c.get("trigger_stop") == 1, "trigger frames %%r" %% c)
+        check(c.get("trigger_start") == 1 and c.get("trigger_stop") == 1, "trigger frames %r" % c)
         check(eng.state == "ok", eng.state)
         # CR LF tail: a fresh driver asks for it at begin
         eng2 = make("gm65", SocketUART("127.0.0.1", PORT), {"terminator": b"\\r\\n"})
@@ -521,9 +521,9 @@ def test_mp_gm65_boot_config_scan_bytes_and_trigger(new_sim, tmp_path):
         pump(eng2, 2000, lambda ev: eng2.state == "ok")
         check(eng2.state == "ok" and ctl.stats()["zones"]["0060"] == 0x21, "CRLF tail")
         scan_roundtrip(eng2, UDI)
-        """
-        % GM_CFG,
+        """,
         tmp_path,
+        cfg=GM_CFG,
     )
     assert sim.zones[0xD0] == 0x80 and sim.counters["gm_save"] == 0
     writes = [(f[2], f[3]) for f in sim.host_frames if f[0] == "gm" and f[1] == 0x08]
@@ -536,7 +536,7 @@ def test_mp_gm65_fragments_garbage_and_overlong(new_sim, tmp_path):
     run_mp(
         sim,
         """
-        cfg = %s
+        cfg = dict(CFG)
         cfg["max_len"] = 256
         eng = started("gm65", cfg)
         # fragmented: 3 bytes every 15 ms (reply frames and scans alike)
@@ -544,30 +544,30 @@ def test_mp_gm65_fragments_garbage_and_overlong(new_sim, tmp_path):
         scan_roundtrip(eng, UDI + b"-FRAGMENTED-" + UDI)
         eng.trigger(True, now())
         evs = pump(eng, 600)
-        check(not errors(evs) and eng.state == "ok", "fragmented reply %%r" %% evs)
+        check(not errors(evs) and eng.state == "ok", "fragmented reply %r" % evs)
         ctl("fragment off")
         # noise right before a scan: skipped up to the AIM "]"
         ctl("garbage fffe13")
         evs = scan_roundtrip(eng, UDI)
-        check(errors(evs) == ["noise"], "noise %%r" %% evs)
+        check(errors(evs) == ["noise"], "noise %r" % evs)
         # a noise line with its own terminator: no AIM -> error with the raw bytes
         ctl("garbage " + hexs(b"\\x01zz\\r"))
         evs = pump(eng, 400, lambda ev: len(ev) > 0)
-        check(evs == [("error", "no_aim", b"\\x01zz")], "no_aim %%r" %% evs)
+        check(evs == [("error", "no_aim", b"\\x01zz")], "no_aim %r" % evs)
         # a partial frame that stalls: dropped after frame_ms, the next scan is clean
         ctl("garbage 414243")
         evs = pump(eng, 600, lambda ev: len(ev) > 0)
-        check(evs == [("error", "frame_timeout", 3)], "frame_timeout %%r" %% evs)
+        check(evs == [("error", "frame_timeout", 3)], "frame_timeout %r" % evs)
         scan_roundtrip(eng, UDI)
         # over-long frame: one error, skipped to its terminator, then back in sync
         ctl("overlong 3000")
         evs = pump(eng, 1500, lambda ev: len(ev) > 0)
         evs += pump(eng, 300)
-        check([e[:2] for e in evs] == [("error", "frame_too_long")], "too long %%r" %% evs)
+        check([e[:2] for e in evs] == [("error", "frame_too_long")], "too long %r" % evs)
         scan_roundtrip(eng, UDI)
-        """
-        % GM_CFG,
+        """,
         tmp_path,
+        cfg=GM_CFG,
     )
     assert sim.counters["garbage"] > 0
 
@@ -580,40 +580,40 @@ def test_mp_gm65_bad_checksum_and_silent_engine(new_sim, tmp_path):
         """
         # silent from power-on: begin gives up within reply_ms * (retries + 1)
         ctl("silent 1")
-        eng = make("gm65", SocketUART("127.0.0.1", PORT), %s)
+        eng = make("gm65", SocketUART("127.0.0.1", PORT), CFG)
         t0 = now()
         eng.begin(t0)
         evs = pump(eng, 2000, lambda ev: eng.state == "silent")
         dt = time.ticks_diff(now(), t0)
-        check(eng.state == "silent" and errors(evs) == ["silent"], "boot silent %%r" %% evs)
-        check(dt < 600, "silent after %%d ms" %% dt)
+        check(eng.state == "silent" and errors(evs) == ["silent"], "boot silent %r" % evs)
+        check(dt < 600, "silent after %d ms" % dt)
         evs = pump(eng, 900)  # begin is retried every retry_ms, one event per outage
-        check(not errors(evs) and eng.state in ("silent", "starting"), "retries %%r" %% evs)
+        check(not errors(evs) and eng.state == "silent", "retries %r" % evs)
         eng.trigger(True, now())
         check(errors(pump(eng, 20)) == ["not_ready"], "trigger while silent")
         ctl("silent 0")
         evs = pump(eng, 2000, lambda ev: eng.state == "ok")
-        check(eng.state == "ok", "recovered %%r" %% evs)
+        check(eng.state == "ok", "recovered %r" % evs)
         scan_roundtrip(eng, UDI)
         # a reply with a bad CRC: error event, the trigger is resent and acknowledged
         ctl("corrupt 1")
         eng.trigger(True, now())
         evs = pump(eng, 600)
-        check(errors(evs) == ["bad_checksum"] and eng.state == "ok", "bad crc %%r" %% evs)
+        check(errors(evs) == ["bad_checksum"] and eng.state == "ok", "bad crc %r" % evs)
         # engine goes quiet after boot: the trigger gets no reply -> silent, then recovery
         ctl("silent 1")
         t0 = now()
         eng.trigger(True, now())
         evs = pump(eng, 2000, lambda ev: eng.state == "silent")
-        check(eng.state == "silent" and errors(evs) == ["silent"], "trigger silent %%r" %% evs)
+        check(eng.state == "silent" and errors(evs) == ["silent"], "trigger silent %r" % evs)
         check(time.ticks_diff(now(), t0) < 600, "silent too late")
         ctl("silent 0")
         evs = pump(eng, 2000, lambda ev: eng.state == "ok")
-        check(eng.state == "ok" and not errors(evs), "recovered again %%r" %% evs)
+        check(eng.state == "ok" and not errors(evs), "recovered again %r" % evs)
         scan_roundtrip(eng, UDI)
-        """
-        % GM_CFG,
+        """,
         tmp_path,
+        cfg=GM_CFG,
     )
     assert sim.counters["corrupted"] == 1 and sim.counters["ignored_silent"] > 0
 
@@ -624,36 +624,36 @@ def test_mp_ssi_boot_config_scans_acks_and_trigger(new_sim, tmp_path):
     run_mp(
         sim,
         """
-        eng = started("ssi", %s)
+        eng = started("ssi", CFG)
         st = ctl.stats()
-        check(st["params"] == {"2D": 1, "8A": 8, "9F": 1, "EE": 1}, "params %%r" %% st)
+        check(st["params"] == {"2D": 1, "8A": 8, "9F": 1, "EE": 1}, "params %r" % st)
         check("param_permanent" not in st["counters"], "temporary parameters")
         scan_roundtrip(eng, UDI)
         scan_roundtrip(eng, b"]C1010690123456789217270200\\x1d10LOT")
         pump(eng, 100)  # let the last ACK reach the simulator
         c = ctl.stats()["counters"]
-        check(c["decode_acked"] == c["decode_sent"] == 2, "acks %%r" %% c)
+        check(c["decode_acked"] == c["decode_sent"] == 2, "acks %r" % c)
         # multi-packet message: 16 data bytes per packet, every packet ACKed
         ctl("ssi_chunk 16")
         big = UDI + b"0123456789" * 10
         scan_roundtrip(eng, big)
         pump(eng, 100)
         c = ctl.stats()["counters"]
-        check(c["decode_acked"] == 2 + (len(big) + 15) // 16, "multi acks %%r" %% c)
+        check(c["decode_acked"] == 2 + (len(big) + 15) // 16, "multi acks %r" % c)
         ctl("ssi_chunk 250")
         # host trigger
         ctl("trigger_scan " + hexs(b"]E06901234567892"))
         eng.trigger(True, now())
         evs = pump(eng, 1500, has_scan)
-        check(scans(evs) == [b"]E06901234567892"], "trigger %%r" %% evs)
+        check(scans(evs) == [b"]E06901234567892"], "trigger %r" % evs)
         eng.trigger(False, now())
         pump(eng, 200)
         c = ctl.stats()["counters"]
-        check(c.get("trigger_start") == 1 and c.get("trigger_stop") == 1, "trigger frames %%r" %% c)
+        check(c.get("trigger_start") == 1 and c.get("trigger_stop") == 1, "trigger frames %r" % c)
         check(eng.state == "ok" and eng.last_type == 0x0B, "state/type")
-        """
-        % SSI_CFG,
+        """,
         tmp_path,
+        cfg=SSI_CFG,
     )
     starts = [f for f in sim.host_frames if f[0] == "ssi" and f[1] == 0xE4]
     stops = [f for f in sim.host_frames if f[0] == "ssi" and f[1] == 0xE5]
@@ -667,7 +667,7 @@ def test_mp_ssi_fragments_garbage_overlong_checksum_and_lost_ack(new_sim, tmp_pa
     run_mp(
         sim,
         """
-        cfg = %s
+        cfg = dict(CFG)
         cfg["max_len"] = 300
         eng = started("ssi", cfg)
         ctl("fragment 2 10")
@@ -676,35 +676,35 @@ def test_mp_ssi_fragments_garbage_overlong_checksum_and_lost_ack(new_sim, tmp_pa
         # noise before a packet
         ctl("garbage ff1337")
         evs = scan_roundtrip(eng, UDI)
-        check(errors(evs) == ["noise"], "noise %%r" %% evs)
+        check(errors(evs) == ["noise"], "noise %r" % evs)
         # a plausible header that never completes: dropped after frame_ms
         ctl("garbage 06f30000")
         evs = pump(eng, 600, lambda ev: len(ev) > 0)
-        check(evs == [("error", "frame_timeout", 4)], "timeout %%r" %% evs)
+        check(evs == [("error", "frame_timeout", 4)], "timeout %r" % evs)
         scan_roundtrip(eng, UDI)
         # over-long message (several packets): dropped with one error, all packets ACKed
         ctl("overlong 1000")
         evs = pump(eng, 1500, lambda ev: len(ev) > 0)
         evs += pump(eng, 300)
-        check([e[:2] for e in evs] == [("error", "frame_too_long")], "too long %%r" %% evs)
+        check([e[:2] for e in evs] == [("error", "frame_too_long")], "too long %r" % evs)
         check(not ctl.stats()["inflight"], "all packets acked")
         scan_roundtrip(eng, UDI)
         # bad checksum: NAK RESEND, the resent packet gives exactly one scan
         ctl("corrupt 1")
         evs = scan_roundtrip(eng, UDI)
-        check(errors(evs) == ["bad_checksum"], "bad checksum %%r" %% evs)
+        check(errors(evs) == ["bad_checksum"], "bad checksum %r" % evs)
         evs = pump(eng, 300)
-        check(not evs, "no duplicate %%r" %% evs)
+        check(not evs, "no duplicate %r" % evs)
         # our ACK "lost": the engine resends with the retransmit bit; ACKed, reported once
         ctl("ignore_acks 1")
         scan_roundtrip(eng, UDI)
         evs = pump(eng, 700)
-        check(not evs and eng.counts.get("dups") == 1, "dup %%r %%r" %% (evs, eng.counts))
+        check(not evs and eng.counts.get("dups") == 1, "dup %r %r" % (evs, eng.counts))
         c = ctl.stats()["counters"]
-        check(c["host_nak"] == 1 and c["ack_ignored"] == 1 and c["resend"] == 2, "counters %%r" %% c)
-        """
-        % SSI_CFG,
+        check(c["host_nak"] == 1 and c["ack_ignored"] == 1 and c["resend"] == 2, "counters %r" % c)
+        """,
         tmp_path,
+        cfg=SSI_CFG,
     )
     assert sim.counters.get("ack_missing", 0) == 0
 
@@ -715,28 +715,28 @@ def test_mp_ssi_silent_engine_and_refused_parameters(new_sim, tmp_path):
     run_mp(
         sim,
         """
-        eng = started("ssi", %s)
+        eng = started("ssi", CFG)
         ctl("silent 1")
         t0 = now()
         eng.trigger(True, now())
         evs = pump(eng, 2000, lambda ev: eng.state == "silent")
-        check(eng.state == "silent" and errors(evs) == ["silent"], "silent %%r" %% evs)
+        check(eng.state == "silent" and errors(evs) == ["silent"], "silent %r" % evs)
         check(time.ticks_diff(now(), t0) < 600, "silent too late")
         ctl("silent 0")
         evs = pump(eng, 2000, lambda ev: eng.state == "ok")
-        check(eng.state == "ok" and not errors(evs), "recovered %%r" %% evs)
+        check(eng.state == "ok" and not errors(evs), "recovered %r" % evs)
         scan_roundtrip(eng, UDI)
         # the engine refuses the parameters: state "error", retried later
         ctl("deny_params 1")
         eng.begin(now())
         evs = pump(eng, 1000, lambda ev: eng.state == "error")
-        check(eng.state == "error" and evs == [("error", "config", "param_send:6")], "denied %%r" %% evs)
+        check(eng.state == "error" and evs == [("error", "config", "param_send:6")], "denied %r" % evs)
         ctl("deny_params 0")
         evs = pump(eng, 2000, lambda ev: eng.state == "ok")
-        check(eng.state == "ok", "after deny %%r" %% evs)
-        """
-        % SSI_CFG,
+        check(eng.state == "ok", "after deny %r" % evs)
+        """,
         tmp_path,
+        cfg=SSI_CFG,
     )
     # the unanswered START_DECODE was resent (retransmit bit) while the engine was deaf
     starts = [f for f in sim.host_frames if f[0] == "ssi" and f[1] == 0xE4]

@@ -47,7 +47,14 @@ Z_OUTPUT = 0x0060
 Z_AIM = 0x00D0  # GM812/GM861 "Enable AIM ID"; to verify on the bench for the GM65
 AIM_ON = 0x80
 MODE_COMMAND = 0x01  # zone 0x0000 bits 1-0: 00 manual, 01 command, 10 continuous, 11 sensor
-_TAILS = {b"\r": 0x00, b"\r\n": 0x20, b"\t": 0x40}
+_TAILS = ((b"\r", 0x00), (b"\r\n", 0x20), (b"\t", 0x40))  # terminator -> zone 0x0060 bits 6-5
+
+
+def _tail_bits(term):
+    for t, bits in _TAILS:
+        if t == term:
+            return bits
+    return None
 
 
 def crc16_xmodem(data, crc=0):
@@ -92,7 +99,7 @@ class GM65(LineEngine):
         self.aim_zone = cfg.get("aim_zone", Z_AIM)
         self.aim_value = cfg.get("aim_value", AIM_ON)
         self.stop_on_release = cfg.get("stop_on_release", True)
-        self._tail_bits = _TAILS.get(self.terminator) if cfg.get("set_tail", True) else None
+        self._tail_bits = _tail_bits(self.terminator) if cfg.get("set_tail", True) else None
         self._zone_mode = 0
         self._zone_out = 0
 
@@ -175,7 +182,7 @@ class GM65(LineEngine):
             elif name == "rd_out":
                 self._zone_out = v
             elif v != self.aim_value:
-                self._failed(now, "config", "aim zone 0x%04X reads 0x%02X" % (self.aim_zone, v))
+                self._failed(now, "config", f"aim zone 0x{self.aim_zone:04X} reads 0x{v:02X}")
                 return
         elif data != b"\x00":
             return  # a write is acknowledged with a single 00

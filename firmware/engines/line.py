@@ -20,7 +20,8 @@ Error codes shared by all drivers (detail in brackets):
   no_aim         (raw bytes)     a complete scan without the "]cm" AIM prefix while require_aim is on
   silent         (what)          no reply to a command after cfg retries; state -> "silent",
                                  begin() is retried every cfg retry_ms (and at once when the
-                                 engine is heard again)
+                                 engine is heard again); the state stays "silent" during the
+                                 retries and one event is sent per outage
   not_ready      (state)         trigger() while the engine is not "ok"
   uart           (text)          the UART read/write raised OSError
   internal       (text)          a bug; poll() never lets an exception escape
@@ -88,7 +89,7 @@ class EngineBase:
     def begin(self, now_ms):
         try:
             self._begin(now_ms)
-        except Exception as e:  # never let a bug take the caller down
+        except Exception as e:  # noqa: BLE001 - never let a bug take the caller down
             self._error("internal", "begin: " + repr(e))
 
     def trigger(self, pressed, now_ms):
@@ -100,7 +101,7 @@ class EngineBase:
                 self._want_trigger = bool(pressed)
                 return
             self._send_trigger(bool(pressed), now_ms)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
             self._error("internal", "trigger: " + repr(e))
 
     def poll(self, now_ms):
@@ -109,7 +110,8 @@ class EngineBase:
             if self._buf:
                 self._parse(now_ms)
             self._timers(now_ms)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001
+            self._buf[0:] = b""  # resync: the bytes that tripped the bug are dropped
             self._error("internal", "poll: " + repr(e))
         ev = self._ev
         if not ev:
@@ -121,6 +123,9 @@ class EngineBase:
 
     def _error(self, code, detail=None):
         self.counts["errors"] += 1
+        if len(self._ev) >= 32:  # nobody polls: keep memory bounded (scans are never dropped)
+            self.counts["errors_dropped"] = self.counts.get("errors_dropped", 0) + 1
+            return
         self._ev.append(("error", code, detail))
 
     def _scan(self, raw, strip=True):
@@ -177,7 +182,8 @@ class EngineBase:
         self._pending = None
         self._want_trigger = None
         self._began = True
-        self.state = "starting"
+        if self.state not in ("silent", "error"):
+            self.state = "starting"  # a retry keeps "silent"/"error" until it succeeds
         self._steps = self._begin_steps()
         self._step = 0
         self._on_begin(now)
@@ -353,7 +359,6 @@ class LineEngine(EngineBase):
         """Hook for engines that mix binary reply frames into the line stream:
         None = no frame here (line rules apply), 0 = wait for more bytes,
         n > 0 = n bytes consumed."""
-        return None
 
     def _parse(self, now):
         buf = self._buf

@@ -36,8 +36,9 @@ MicroPython VM) can turn the knobs:
     stats | reset_stats | ping                    -> "ok" / "ok <json>" / "err <why>"
 
 CLI for manual use:
-    python -m gateway.sim.scan_engine --kind gm65|ssi --tcp PORT [--control PORT] [--pty]
-then type control commands on stdin (e.g. ``scantext ]d2010690123456789217270200``).
+    python -m gateway.sim.scan_engine --kind gm65|ssi --tcp PORT [--control PORT] [--pty] [--serve]
+then type control commands on stdin (e.g. ``scantext ]d2010690123456789217270200``), or with
+--serve send them to the control port (``printf 'scantext ]C1...\n' | nc 127.0.0.1 CTL``).
 """
 
 import argparse
@@ -240,8 +241,8 @@ class ScanEngineSim:
                 "kind": self.kind,
                 "connected": self.connected,
                 "counters": dict(self.counters),
-                "zones": {"%04X" % a: self.zones[a] for a in (0x00, 0x02, 0x60, 0xD0)},
-                "params": {"%02X" % k: v for k, v in sorted(self.params.items())},
+                "zones": {f"{a:04X}": self.zones[a] for a in (0x00, 0x02, 0x60, 0xD0)},
+                "params": {f"{k:02X}": v for k, v in sorted(self.params.items())},
                 "pending_out": len(self._out),
                 "inflight": self._inflight is not None,
             }
@@ -709,18 +710,22 @@ def main(argv=None):
     ap.add_argument("--tcp", type=int, metavar="PORT", help="listen for the host on 127.0.0.1:PORT (0 = any)")
     ap.add_argument("--pty", action="store_true", help="attach to a new pty and print its slave path")
     ap.add_argument("--control", type=int, metavar="PORT", default=None, help="control port (0 = any)")
+    ap.add_argument("--serve", action="store_true", help="ignore stdin; run until interrupted (use --control)")
     a = ap.parse_args(argv)
     if a.tcp is None and not a.pty:
         ap.error("give --tcp PORT or --pty")
     sim = ScanEngineSim(a.kind)
     if a.tcp is not None:
-        print("host tcp 127.0.0.1:%d" % sim.start_tcp(a.tcp), flush=True)
+        print(f"host tcp 127.0.0.1:{sim.start_tcp(a.tcp)}", flush=True)
     else:
-        print("host pty %s" % sim.start_pty(), flush=True)
+        print(f"host pty {sim.start_pty()}", flush=True)
     if a.control is not None:
-        print("control tcp 127.0.0.1:%d" % sim.start_control(a.control), flush=True)
-    print("commands on stdin: scantext <text>, scan <hex>, fragment <n> <ms>, silent 1, stats, ...", flush=True)
+        print(f"control tcp 127.0.0.1:{sim.start_control(a.control)}", flush=True)
     try:
+        if a.serve:
+            while True:
+                time.sleep(3600)
+        print("commands on stdin: scantext <text>, scan <hex>, fragment <n> <ms>, silent 1, stats, ...", flush=True)
         for line in sys.stdin:
             if line.strip():
                 print(sim.control(line), flush=True)

@@ -1,7 +1,12 @@
 """Build the handheld's deployable bundle: the code engine and the firmware
 compiled to .mpy with mpy-cross for the ESP32 (xtensawin), plus the default
-config.json.  `make firmware` runs this; the simulators run the same bundle
-on the MicroPython unix port.
+config.json, and the same .mpy files as a ROMFS image (OUT_DIR.romfs).
+
+On the ESP32 the ROMFS image goes into its ROM partition (`mpremote romfs
+deploy`): modules import from memory-mapped flash without being copied into
+the heap, which halves the RAM the firmware needs.  main.py and config.json
+stay on the writable filesystem.  `make firmware` runs this; the simulators
+run the same image on the MicroPython unix port.
 
     python tools/build_firmware.py [OUT_DIR] [--march xtensawin]
 """
@@ -50,6 +55,28 @@ def build(out_dir, march="xtensawin"):
     return built
 
 
+def build_romfs(bundle_dir, image_path):
+    # Everything but main.py and config.json (they stay writable on the device).
+    from mpremote.romfs import make_romfs
+
+    staging = image_path + ".d"
+    if os.path.isdir(staging):
+        shutil.rmtree(staging)
+    shutil.copytree(bundle_dir, staging)
+    for name in AS_SOURCE + DATA:
+        if os.path.exists(os.path.join(staging, name)):
+            os.remove(os.path.join(staging, name))
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # make_romfs lists every file
+        image = make_romfs(staging, mpy_cross=False)
+    shutil.rmtree(staging)
+    with open(image_path, "wb") as f:
+        f.write(image)
+    return image_path
+
+
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
     ap.add_argument("out_dir", nargs="?", default=os.path.join(ROOT, "build", "firmware"))
@@ -58,3 +85,5 @@ if __name__ == "__main__":
     files = build(a.out_dir, a.march)
     total = sum(os.path.getsize(f) for f in files)
     print("%d files, %d bytes -> %s" % (len(files), total, a.out_dir))
+    image = build_romfs(a.out_dir, a.out_dir.rstrip("/") + ".romfs")
+    print("ROMFS image %d bytes -> %s" % (os.path.getsize(image), image))

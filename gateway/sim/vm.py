@@ -20,23 +20,45 @@ def micropython():
 
 
 _bundle = None
+BOOT_ROMFS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mp", "romfs_boot.py")
 
 
 def bundle():
-    # Build the firmware bundle once per process into a temp dir.
+    # Build the firmware bundle (and its ROMFS image, bundle/../firmware.romfs)
+    # once per process into a temp dir.
     global _bundle
     if _bundle is None:
         sys.path.insert(0, os.path.join(ROOT, "tools"))
         import build_firmware
 
         d = tempfile.mkdtemp(prefix="udi-firmware-")
-        build_firmware.build(d)
-        _bundle = d
+        out = os.path.join(d, "firmware")
+        build_firmware.build(out)
+        build_firmware.build_romfs(out, romfs_image(out))
+        _bundle = out
     return _bundle
 
 
-def command(script, heap="100K"):
+def romfs_image(bundle_dir=None):
+    return (bundle_dir or bundle()) + ".romfs"
+
+
+def command(script, heap="100K", romfs=True):
+    # With romfs (the default, as on the device) the firmware's modules are
+    # imported from the ROMFS image mapped outside the GC heap, like the
+    # ESP32's memory-mapped ROM partition; the script runs after mounting it.
+    if romfs:
+        image = romfs_image()
+        return [micropython(), "-X", "heapsize=%d" % (heap_bytes(heap) + os.path.getsize(image) + 4096), BOOT_ROMFS, image, script]
     return [micropython(), "-X", "heapsize=" + heap, script]
+
+
+def heap_bytes(heap):
+    # "100K" / "64M" / "4096" -> bytes
+    units = {"K": 1024, "M": 1024 * 1024}
+    if heap[-1:].upper() in units:
+        return int(heap[:-1]) * units[heap[-1:].upper()]
+    return int(heap)
 
 
 def env(extra_paths=()):

@@ -8,8 +8,8 @@ cd "$(dirname "$0")/.."
 EXTRAS=""
 [ "${1:-}" = "--test" ] && EXTRAS="[test]"
 
-# System packages (Debian).  Empty for now; the gateway and panel add theirs.
-APT_PACKAGES=()
+# System packages (Debian).
+APT_PACKAGES=(mosquitto)  # the real MQTT broker the firmware and simulators are tested against
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -47,3 +47,16 @@ def engine_mpy_dir():
         build_mpy.build(d)
         _engine_dir = d
     return _engine_dir
+
+
+def run_engine_code(code, heap="256K", timeout=60):
+    # Python source run on the VM against the engine's .mpy build.
+    import tempfile
+
+    d = engine_mpy_dir()
+    with tempfile.NamedTemporaryFile("w", suffix=".py", dir=d, delete=False) as f:
+        f.write(code)
+    try:
+        return run(f.name, heap=heap, path=(d,), timeout=timeout)
+    finally:
+        os.remove(f.name)

@@ -2,8 +2,6 @@
 # codes.md §3.3, §4.2, §5 and the matching rows of §9.
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import pytest
@@ -283,24 +281,14 @@ print(json.dumps(out))
 """
 
 
-def micropython():
-    found = shutil.which("micropython")
-    if not found:
-        found = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return found if os.path.exists(found) else None
-
-
 def test_micropython_gives_the_same_results():
-    mp = micropython()
-    if mp is None:
+    from micropython_vm import binary, run_engine_code
+
+    if binary() is None:
         pytest.skip("micropython not found")
     pairs = [(m.__name__.split(".")[-1], v) for m, v in VECTORS]
     script = MP_SCRIPT % json.dumps(pairs)
-    from micropython_vm import engine_mpy_dir
-
-    env = dict(os.environ, MICROPYPATH=engine_mpy_dir())
-    proc = subprocess.run([mp, "-X", "heapsize=256K", "-c", script], cwd=engine_mpy_dir(), env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = run_engine_code(script)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     expected = []
     for m, v in VECTORS:

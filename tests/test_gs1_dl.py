@@ -354,15 +354,9 @@ def test_gse_cases_tsv(uri, expected, source, options):
 
 
 def load_codes_md_dl_rows():
-    rows = []
-    with open(os.path.join(HERE, "vectors", "codes_md.tsv"), encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("#") or line.startswith("raw_string\t"):
-                continue
-            raw, expected, fmt, reason = line.rstrip("\n").split("\t")
-            if "Digital Link" in fmt or "GS1 DL" in fmt:
-                rows.append((raw, expected))
-    return rows
+    from test_vectors import VECTORS
+
+    return [(raw, expected) for raw, expected, fmt, _ in VECTORS if "Digital Link" in fmt or "GS1 DL" in fmt]
 
 
 CODES_MD_DL = load_codes_md_dl_rows()

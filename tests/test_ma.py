@@ -1,8 +1,6 @@
 # MA (IDcode) scheme module: codes.md §3.2 and the MA rows of §9.
 import json
 import os
-import shutil
-import subprocess
 import sys
 
 import pytest
@@ -348,23 +346,13 @@ print(json.dumps(out))
 """
 
 
-def micropython():
-    found = shutil.which("micropython")
-    if not found:
-        found = os.path.join(os.path.dirname(sys.executable), "micropython")
-    return found if os.path.exists(found) else None
-
-
 def test_micropython_gives_the_same_results():
-    mp = micropython()
-    if mp is None:
+    from micropython_vm import binary, run_engine_code
+
+    if binary() is None:
         pytest.skip("micropython not found")
     script = MP_SCRIPT % json.dumps(MP_VECTORS)
-    from micropython_vm import engine_mpy_dir
-
-    env = dict(os.environ, MICROPYPATH=engine_mpy_dir())
-    run = subprocess.run([mp, "-X", "heapsize=256K", "-c", script], cwd=engine_mpy_dir(), env=env,
-                         capture_output=True, text=True, timeout=60)
+    run = run_engine_code(script)
     assert run.returncode == 0, run.stderr + run.stdout
     expected = [parse(v) for v in MP_VECTORS]
     expected.append(ma.build("100761", 3, "ABc12345", lot="L1", production_date="2024-02-29",

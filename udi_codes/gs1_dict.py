@@ -50,17 +50,25 @@ def lookup(ai):
     return e
 
 
+def table_line(table, ai):
+    # The line of a generated table for an AI: its own, or its range's
+    # ("310n" for 3103).  None when there is none.
+    i = table.find("\n" + ai + ";")
+    if i < 0:
+        i = table.find("\n" + ai[:-1] + "n;")
+        if i < 0:
+            return None
+    j = table.find("\n", i + 1)
+    return table[i + 1 : j if j > 0 else len(table)]
+
+
 def _find_line(ai):
     for c in ai:
         if c < "0" or c > "9":
             return None
-    i = TABLE.find("\n" + ai + ";")
-    if i < 0:
-        i = TABLE.find("\n" + ai[:-1] + "n;")
-        if i < 0:
-            return None
-    j = TABLE.find("\n", i + 1)
-    line = TABLE[i + 1 : j if j > 0 else len(TABLE)]
+    line = table_line(TABLE, ai)
+    if line is None:
+        return None
     f = line.split(";")
     if f[1]:
         lo, hi = f[1].split("-")
@@ -140,11 +148,7 @@ def _title(ai):
     except ImportError:
         _NO_TITLES.append(True)
         return None
-    i = TITLES.find("\n" + ai + ";")
-    if i < 0:
-        i = TITLES.find("\n" + ai[:-1] + "n;")
-        if i < 0:
-            return None
-    j = TITLES.find("\n", i + 1)
-    line = TITLES[i + 1 : j if j > 0 else len(TITLES)]
+    line = table_line(TITLES, ai)
+    if line is None:
+        return None
     return line[line.find(";") + 1 :]

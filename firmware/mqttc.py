@@ -582,8 +582,14 @@ class MQTTClient:
                     self.retransmits += 1
                     if not await self._send(c, d.pkt):
                         break
-        if self._subs and c.reason is None:
-            await self._subscribe(c, list(self._subs.items()), None)
+        sent = {}  # also catches subscribe() calls made while this runs
+        while c.reason is None:
+            todo = [(f, q) for f, q in self._subs.items() if sent.get(f) != q]
+            if not todo:
+                break
+            for f, q in todo:
+                sent[f] = q
+            await self._subscribe(c, todo, None)
         if c.reason is not None:
             return True  # it was accepted; the caller backs off from the minimum
         self.connects += 1
@@ -654,6 +660,8 @@ class MQTTClient:
         Synchronous and idempotent."""
         if c.reason is not None:
             return
+        if self._stopping and reason != "stopped":
+            reason = "disconnected"  # e.g. the broker's close right after our DISCONNECT
         c.reason = reason
         if reason != "disconnected" and reason != "stopped":
             self._error(reason)

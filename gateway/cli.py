@@ -58,12 +58,40 @@ def cmd_check(args):
     return 0
 
 
-def cmd_run(args):
-    # Until the gateway lands, the main job is a scanner station: every line
-    # a keyboard-wedge scanner (or a person) types is checked at once.
+def cmd_station(args):
+    # A scanner station: every line a keyboard-wedge scanner (or a person)
+    # types is checked at once.
     from gateway import station
 
     return station.run(sys.stdin, sys.stdout, args.today, demo=args.demo)
+
+
+def cmd_run(args):
+    from gateway import config as C
+    from gateway import service
+
+    cfg, problems = C.load(args.config)
+    if problems:
+        for p in problems:
+            print("config: " + p, file=sys.stderr)
+        return 2
+    # Without a config file: the demo set-up, with simulated handhelds.
+    handhelds = args.handhelds if args.handhelds is not None else (cfg["demo"]["handhelds"] if args.config else 3)
+    service.run(cfg, handhelds=handhelds, scans=args.scans or cfg["demo"]["scans"], rate=cfg["demo"]["rate"],
+                seconds=args.seconds, out=lambda s: print(s, flush=True))
+    return 0
+
+
+def cmd_config_check(args):
+    from gateway import config as C
+
+    cfg, problems = C.load(args.config)
+    for p in problems:
+        print("problem: " + p)
+    if not problems:
+        print("configuration is valid: database %s, broker %s" % (
+            C.database_url(cfg), cfg["mqtt"]["url"] or "embedded (127.0.0.1:%d)" % cfg["mqtt"]["port"]))
+    return 1 if problems else 0
 
 
 def cmd_sim_precheck(args):
@@ -125,10 +153,23 @@ def build_parser():
     sh.add_argument("--password")
     sh.set_defaults(func=cmd_sim_handhelds)
 
-    r = sub.add_parser("run", help="run UDI Edge (now: scanner station on stdin)")
-    r.add_argument("--today", help="reference date YYYY-MM-DD")
-    r.add_argument("--demo", action="store_true", help="check the built-in demo codes and exit")
+    r = sub.add_parser("run", help="run the gateway (embedded broker and SQLite by default; demo handhelds without a config file)")
+    r.add_argument("--config", help="TOML configuration file (default: embedded defaults)")
+    r.add_argument("--handhelds", type=int, help="simulated handhelds to start (default: 3 without --config, else demo.handhelds)")
+    r.add_argument("--scans", type=int, help="scans per simulated handheld")
+    r.add_argument("--seconds", type=float, help="stop after this many seconds (default: run until Ctrl-C)")
     r.set_defaults(func=cmd_run)
+
+    st = sub.add_parser("station", help="scanner station: check each line typed by a keyboard-wedge scanner")
+    st.add_argument("--today", help="reference date YYYY-MM-DD")
+    st.add_argument("--demo", action="store_true", help="check the built-in demo codes and exit")
+    st.set_defaults(func=cmd_station)
+
+    cf = sub.add_parser("config", help="configuration")
+    cfsub = cf.add_subparsers(dest="config_cmd", required=True)
+    cc = cfsub.add_parser("check", help="check a configuration file and explain every problem")
+    cc.add_argument("config", nargs="?", help="TOML file")
+    cc.set_defaults(func=cmd_config_check)
     return p
 
 

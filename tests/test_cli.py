@@ -68,12 +68,12 @@ def test_check_without_codes_says_how_to_use_it():
 
 
 def test_station_demo_reports_verdicts_in_chinese():
-    p = cli("run", "--demo", "--today", TODAY)
+    p = cli("station", "--demo", "--today", TODAY)
     assert p.returncode == 0, p.stderr
     assert p.stdout.count("OK ") >= 6 and p.stdout.count("BAD") >= 3
     assert "校验" in p.stdout  # the wrong GTIN check digit, in Chinese
 
 
 def test_station_reads_scans_from_stdin():
-    p = cli("run", "--today", TODAY, stdin="81234567890123456789\n+A123BJC5D6E71H\n")
+    p = cli("station", "--today", TODAY, stdin="81234567890123456789\n+A123BJC5D6E71H\n")
     assert p.stdout.splitlines()[0].startswith("OK ") and "BAD" in p.stdout

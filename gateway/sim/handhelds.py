@@ -21,7 +21,7 @@ def generated_codes(n=500):
 def run(count=3, broker="127.0.0.1:1883", codes=None, per_device=20, rate=5.0, root=None, heap="64M", per_vm=50,
         user=None, password=None, timeout_s=600):
     host, _, port = broker.rpartition(":")
-    root = root or tempfile.mkdtemp(prefix="udi-handhelds-")
+    root = os.path.abspath(root or tempfile.mkdtemp(prefix="udi-handhelds-"))
     os.makedirs(root, exist_ok=True)
     codes_file = codes
     if codes_file is None:

@@ -1,0 +1,76 @@
+"""The embedded broker: a mosquitto the gateway starts itself when no broker
+is configured (installed by scripts/setup.sh), bound to 127.0.0.1."""
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+
+
+class BrokerError(Exception):
+    pass
+
+
+def find_mosquitto():
+    return shutil.which("mosquitto") or next(
+        (p for p in ("/usr/sbin/mosquitto", "/usr/bin/mosquitto") if os.path.exists(p)), None
+    )
+
+
+class EmbeddedBroker:
+    def __init__(self, data_dir, port=1883, host="127.0.0.1"):
+        self.host = host
+        self.port = port
+        self.dir = os.path.join(data_dir, "broker")
+        self.proc = None
+
+    def start(self, timeout_s=5):
+        # A port already taken (say, a system mosquitto on 1883) moves the
+        # embedded broker to a free one; the gateway uses whatever it got.
+        if _in_use(self.host, self.port):
+            self.port = _free_port(self.host)
+        exe = find_mosquitto()
+        if exe is None:
+            raise BrokerError("mosquitto is not installed: run scripts/setup.sh, or set mqtt.url to a broker")
+        os.makedirs(self.dir, exist_ok=True)
+        conf = os.path.join(self.dir, "mosquitto.conf")
+        with open(conf, "w") as f:
+            f.write("listener %d %s\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n" % (self.port, self.host))
+        log = open(os.path.join(self.dir, "mosquitto.log"), "a")
+        self.proc = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BrokerError("mosquitto exited (port %d in use?); see %s" % (self.port, os.path.join(self.dir, "mosquitto.log")))
+            try:
+                socket.create_connection((self.host, self.port), 0.2).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        raise BrokerError("mosquitto did not open port %d" % self.port)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def _in_use(host, port):
+    try:
+        socket.create_connection((host, port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def _free_port(host):
+    s = socket.socket()
+    s.bind((host, 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port

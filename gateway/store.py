@@ -1,0 +1,128 @@
+"""Storage: one SQLAlchemy code path for SQLite (WAL) and PostgreSQL.
+Scans are unique by (device, boot, seq): a redelivered scan is recognised,
+never stored twice."""
+
+import time
+
+from sqlalchemy import (
+    JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event,
+    func, insert, select, update,
+)
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+devices = Table(
+    "devices", metadata,
+    Column("dev", String(64), primary_key=True),
+    Column("state", String(16)),  # online / offline
+    Column("fw", String(32)),
+    Column("boot", Integer),
+    Column("last_seen", Float),
+    Column("battery_mv", Integer),
+    Column("queue", Integer),
+    Column("heartbeat", JSON),
+)
+
+scans = Table(
+    "scans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dev", String(64), nullable=False),
+    Column("boot", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("raw", Text),
+    Column("mode", String(16)),
+    Column("operator", String(64)),
+    Column("location", String(64)),
+    Column("device_ts", Integer),
+    Column("up_ms", Integer),
+    Column("pre_verdict", String(8)),
+    Column("scheme", String(24)),
+    Column("valid", Boolean),
+    Column("verdict", String(12)),
+    Column("codes", JSON),
+    Column("di", String(64)),
+    Column("lot", String(64)),
+    Column("serial", String(64)),
+    Column("expiry", String(16)),
+    Column("result", JSON),
+    Column("received_at", Float, nullable=False),
+    UniqueConstraint("dev", "boot", "seq", name="uq_scan_identity"),
+)
+
+# What could not be used (bad JSON, wrong types, oversize, unknown topic):
+# recorded with the reason, never silently dropped.
+rejects = Table(
+    "rejects", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(256)),
+    Column("dev", String(64)),
+    Column("reason", String(64)),
+    Column("detail", Text),
+    Column("payload", Text),
+    Column("received_at", Float, nullable=False),
+)
+
+
+class Store:
+    def __init__(self, url):
+        self.engine = create_engine(url, future=True)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def add_scan(self, row):
+        # -> (stored row id, True) or (existing row, False) for a redelivery.
+        row = dict(row, received_at=time.time())
+        with self.engine.begin() as c:
+            try:
+                rid = c.execute(insert(scans).values(**row)).inserted_primary_key[0]
+                return rid, True
+            except IntegrityError:
+                pass
+        return self.scan(row["dev"], row["boot"], row["seq"]), False
+
+    def scan(self, dev, boot, seq):
+        with self.engine.connect() as c:
+            r = c.execute(select(scans).where(scans.c.dev == dev, scans.c.boot == boot, scans.c.seq == seq)).mappings().first()
+            return dict(r) if r else None
+
+    def scans(self, dev=None, limit=100):
+        q = select(scans).order_by(scans.c.id.desc()).limit(limit)
+        if dev:
+            q = q.where(scans.c.dev == dev)
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(q).mappings()]
+
+    def count_scans(self):
+        with self.engine.connect() as c:
+            return c.execute(select(func.count()).select_from(scans)).scalar()
+
+    def reject(self, topic, dev, reason, detail, payload):
+        text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
+        with self.engine.begin() as c:
+            c.execute(insert(rejects).values(topic=topic, dev=dev, reason=reason, detail=detail,
+                                             payload=text[:4096], received_at=time.time()))
+
+    def rejects(self):
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(select(rejects).order_by(rejects.c.id)).mappings()]
+
+    def device_seen(self, dev, **fields):
+        fields["last_seen"] = time.time()
+        with self.engine.begin() as c:
+            if c.execute(update(devices).where(devices.c.dev == dev).values(**fields)).rowcount == 0:
+                c.execute(insert(devices).values(dev=dev, **fields))
+
+    def devices(self):
+        with self.engine.connect() as c:
+            return [dict(r) for r in c.execute(select(devices).order_by(devices.c.dev)).mappings()]
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=5000")
+    cur.close()
+

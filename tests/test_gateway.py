@@ -1,0 +1,130 @@
+"""The gateway core: embedded broker + ingest + SQLite.  Handhelds running
+the real firmware deliver scans that are judged, stored once and answered;
+bad payloads are recorded with the reason and never stop the loop."""
+
+import json
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from gateway import config as C
+from gateway.service import Gateway
+from gateway.sim import handhelds
+from test_mqtt_client import MOSQUITTO
+
+pytestmark = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto is not installed")
+
+SCAN = "]d201069012345678921727123110LOT2024A\x1d21SN0001"
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    cfg, problems = C.load(None, environ={})
+    assert problems == []
+    cfg["data_dir"] = str(tmp_path / "data")
+    cfg["mqtt"]["port"] = 0  # replaced: the embedded broker takes a free port
+    gw = Gateway(cfg)
+    from gateway import broker as B
+
+    gw.cfg["mqtt"]["port"] = B._free_port("127.0.0.1")
+    gw.start()
+    yield gw
+    gw.stop()
+
+
+class Device:
+    # A plain MQTT client posing as a handheld, to send exact payloads.
+    def __init__(self, port, dev="hhtest0001"):
+        self.dev = dev
+        self.answers = []
+        self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=dev)
+        self.c.on_message = lambda c, u, m: self.answers.append(json.loads(m.payload))
+        self.c.connect("127.0.0.1", port)
+        self.c.subscribe("udi/v1/dev/%s/answer" % dev, 1)
+        self.c.loop_start()
+        time.sleep(0.2)
+
+    def send(self, payload, topic=None):
+        topic = topic or "udi/v1/dev/%s/scan" % self.dev
+        self.c.publish(topic, payload if isinstance(payload, (bytes, str)) else json.dumps(payload), qos=1).wait_for_publish(5)
+
+    def scan(self, seq, raw=SCAN, boot=1):
+        self.send({"v": 1, "dev": self.dev, "boot": boot, "seq": seq, "raw": raw, "mode": "receive",
+                   "pre": {"verdict": "good", "code": None, "scheme": "gs1"}})
+
+    def wait(self, n, timeout=10):
+        deadline = time.time() + timeout
+        while len(self.answers) < n and time.time() < deadline:
+            time.sleep(0.05)
+        return self.answers
+
+    def close(self):
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def test_handhelds_running_the_firmware_are_stored_once_and_answered(gateway):
+    summary = handhelds.run(count=3, broker="%s:%d" % (gateway.host, gateway.port), per_device=12, rate=30, per_vm=3)
+    assert summary["errors"] == [] and summary["undelivered"] == 0
+    deadline = time.time() + 10
+    while gateway.store.count_scans() < summary["scans"] and time.time() < deadline:
+        time.sleep(0.1)
+    assert gateway.store.count_scans() == summary["scans"]
+    rows = gateway.store.scans(limit=1000)
+    assert len({(r["dev"], r["boot"], r["seq"]) for r in rows}) == len(rows)
+    assert {r["verdict"] for r in rows} <= {"good", "bad"}
+    assert gateway.ingest.stats["answers"] >= summary["scans"]
+    assert len(gateway.store.devices()) == 3
+
+
+def test_redelivery_is_stored_once_and_answered_again(gateway):
+    d = Device(gateway.port)
+    try:
+        d.scan(7)
+        d.scan(7)
+        d.scan(8, raw="]d201069012345678931727123110LOT2024A\x1d21SN0001")  # wrong check digit
+        answers = d.wait(3)
+    finally:
+        d.close()
+    assert gateway.store.count_scans() == 2
+    assert [a["seq"] for a in answers] == [7, 7, 8]
+    assert answers[0]["verdict"] == answers[1]["verdict"] == "good"
+    assert answers[1]["message"] == "already received"
+    assert answers[2]["verdict"] == "bad" and answers[2]["codes"][0] == "check_digit"
+    assert "校验" in answers[2]["message"]  # the operator's reason, in Chinese
+    assert gateway.ingest.stats["duplicates"] == 1
+
+
+def test_bad_payloads_are_recorded_and_never_stop_ingest(gateway):
+    d = Device(gateway.port)
+    try:
+        d.send(b"\xff\xfe not json")
+        d.send("[1, 2, 3]")
+        d.send({"v": 2, "dev": d.dev, "boot": 1, "seq": 1, "raw": SCAN})
+        d.send({"v": 1, "dev": "someone-else", "boot": 1, "seq": 1, "raw": SCAN})
+        d.send({"v": 1, "dev": d.dev, "boot": "one", "seq": 1, "raw": SCAN})
+        d.send({"v": 1, "dev": d.dev, "boot": 1, "seq": 2})
+        d.send("x" * 20000)
+        d.send(b"not json either", topic="udi/v1/dev/%s/status" % d.dev)
+        d.scan(3)  # a good scan after all that is still taken
+        d.wait(1)
+    finally:
+        d.close()
+    deadline = time.time() + 5
+    while len(gateway.store.rejects()) < 8 and time.time() < deadline:
+        time.sleep(0.05)
+    reasons = [r["reason"] for r in gateway.store.rejects()]
+    assert reasons == ["bad_json", "not_an_object", "bad_version", "dev_mismatch", "bad_boot", "no_raw", "too_large", "bad_status"]
+    assert gateway.store.count_scans() == 1
+
+
+def test_config_check_explains_problems(tmp_path):
+    f = tmp_path / "gw.toml"
+    f.write_text('data_dir = "x"\nunknown = 1\n[mqtt]\nport = "abc"\nurl = "http://broker"\n')
+    cfg, problems = C.load(str(f), environ={})
+    assert "unknown: unknown setting" in problems
+    assert any(p.startswith("mqtt.port: must be a TCP port") for p in problems)
+    assert any(p.startswith("mqtt.url: must start with mqtt://") for p in problems)
+    cfg, problems = C.load(None, environ={"UDI_EDGE_DATABASE_URL": "mysql://x"})
+    assert problems and problems[0].startswith("database_url:")

@@ -36,7 +36,8 @@ class EmbeddedBroker:
         os.makedirs(self.dir, exist_ok=True)
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
-            f.write("listener %d %s\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n" % (self.port, self.host))
+            # set_tcp_nodelay: small PUBACKs must not wait for Nagle (firmware.md, mqttc tests)
+            f.write("listener %d %s\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nset_tcp_nodelay true\n" % (self.port, self.host))
         log = open(os.path.join(self.dir, "mosquitto.log"), "a")
         self.proc = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=log)
         log.close()

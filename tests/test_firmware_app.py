@@ -1,0 +1,146 @@
+"""The handheld's own logic (run on CPython here; the same modules run on the
+MicroPython VM in test_sim_handhelds and the firmware benchmark): modes and
+double-scan suppression, aggregation sessions, settings from the gateway,
+feedback patterns, and the scan pipeline into the outbox."""
+
+import json
+import os
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+sys.path.insert(0, os.path.join(ROOT, "firmware"))
+sys.path.insert(0, os.path.join(ROOT, "gateway", "sim", "mp"))
+
+import feedback  # noqa: E402
+import modes  # noqa: E402
+import settings as S  # noqa: E402
+
+SCAN = b"]d201069012345678921727123110LOT2024A\x1d21SN0001"
+
+
+def base_settings():
+    s, problems = S.load(os.path.join(ROOT, "firmware", "config.json"))
+    assert problems == []
+    return s
+
+
+def test_double_scan_within_the_window_is_suppressed():
+    s = base_settings()
+    s["dup_window_ms"] = 2000
+    m = modes.Modes(s, boot=1)
+    assert not m.duplicate(SCAN, 1000)
+    assert m.duplicate(SCAN, 2500)  # 1.5 s later: the same item read twice
+    assert not m.duplicate(SCAN, 6000)  # later: a deliberate second scan
+    assert not m.duplicate(b"81234567890123456789", 6100)
+
+
+def test_long_press_cycles_through_the_operators_modes():
+    s = base_settings()
+    s["modes"] = ["receive", "use"]
+    m = modes.Modes(s, boot=1)
+    assert [m.next_mode(), m.next_mode(), m.next_mode()] == ["use", "receive", "use"]
+    assert not m.set_mode("teleport") and m.mode == "use"
+
+
+def test_aggregation_children_first_closes_on_the_parent():
+    s = base_settings()
+    s["mode"], s["aggregate_order"] = "aggregate", "children_first"
+    m = modes.Modes(s, boot=4)
+    roles = [m.aggregation(p) for p in (False, False, True, False, True)]
+    assert [r["role"] for r in roles] == ["child", "child", "parent", "child", "parent"]
+    assert [r["session"] for r in roles] == ["4-1", "4-1", "4-1", "4-2", "4-2"]
+
+
+def test_aggregation_parent_first_and_what_counts_as_a_parent():
+    s = base_settings()
+    s["mode"], s["aggregate_order"] = "aggregate", "parent_first"
+    m = modes.Modes(s, boot=2)
+    roles = [m.aggregation(p) for p in (True, False, False, True, False)]
+    assert [r["role"] for r in roles] == ["parent", "child", "child", "parent", "child"]
+    assert [r["session"] for r in roles] == ["2-1", "2-1", "2-1", "2-2", "2-2"]
+    import udi_codes
+
+    sscc = udi_codes.parse("]d2003690123400000000170206901234567892\x1d3710")
+    case = udi_codes.parse("]d201169012345678991727123110LOT")
+    item = udi_codes.parse(SCAN.decode())
+    assert modes.is_parent(sscc) and modes.is_parent(case) and not modes.is_parent(item)
+    assert modes.Modes(dict(s, mode="receive"), 1).aggregation(True) is None
+
+
+def test_gateway_config_changes_only_remote_keys_and_keeps_valid_values():
+    s = base_settings()
+    pins = dict(s["pins"])
+    refused = S.apply_remote(s, {"v": 1, "rev": 3, "mode": "dispatch", "pins": {"trigger": 5}, "dup_window_ms": -1})
+    assert s["mode"] == "dispatch" and s["pins"] == pins and s["dup_window_ms"] == 2000
+    assert sorted(refused) == ["dup_window_ms", "pins"]
+    assert S.apply_remote(s, ["not", "a", "dict"]) == ["not_an_object"]
+
+
+def test_feedback_patterns_are_distinct_and_play_to_the_end():
+    sigs = {name: tuple(steps) for name, steps in feedback.PATTERNS.items()}
+    assert len(set(sigs.values())) == len(sigs)
+    from simboard import SimBoard
+
+    b = SimBoard("x")
+    f = feedback.Feedback(b)
+    f.play("bad", 0)
+    assert b.buzzer.last == 600 and b.led.last == feedback.RED and b.vibration.last is True
+    for t in range(0, 2000, 10):
+        f.poll(t)
+    assert b.buzzer.last == 0 and b.led.last == feedback.OFF and not f.steps
+
+
+@pytest.fixture
+def handheld(tmp_path, monkeypatch):
+    import app
+    from simboard import SimBoard
+
+    s = base_settings()
+    s["engine"]["kind"] = "line"
+    s["outbox"]["max_bytes"] = 4096
+    s["outbox"]["segment_bytes"] = 1024
+    h = app.Handheld(s, SimBoard("hhtest"), str(tmp_path), "hhtest")
+    yield h
+    h.outbox.close()
+
+
+def test_scan_pipeline_into_the_outbox(handheld):
+    h = handheld
+    assert h.handle_scan(SCAN, 100) == 1
+    assert h.handle_scan(SCAN, 200) is None  # duplicate within the window
+    assert h.handle_scan(b"]d221SN0001", 5000) == 2
+    assert h.handle_scan(b"\xff\xfe\x1d01", 9000) == 3  # not UTF-8: sent as raw_b64, verdict unknown
+    records = [json.loads(d) for _, d in h.outbox.pending(10)]
+    assert [r["seq"] for r in records] == [1, 2, 3]
+    assert records[0]["pre"] == {"verdict": "good", "code": None, "scheme": "gs1"}
+    assert records[1]["pre"]["verdict"] == "bad" and records[1]["pre"]["code"] == "ai_required"
+    assert "raw_b64" in records[2] and records[2]["pre"]["verdict"] == "unknown"
+    assert h.feedback.played[:4] == ["good", "duplicate", "bad", "unknown"]
+
+
+def test_a_full_outbox_refuses_the_scan_with_a_signal(handheld):
+    h = handheld
+    n = 0
+    while h.handle_scan(SCAN + str(n).encode(), 10000 * n) is not None:
+        n += 1
+        assert n < 100
+    assert h.refused == 1 and h.feedback.played[-1] == "queue_full"
+    assert h.seq == n  # the refused scan took no sequence number
+    h.outbox.ack(h.outbox.last_id())
+    assert h.handle_scan(SCAN + b"again", 10000 * (n + 2)) == n + 1
+
+
+def test_answer_that_differs_gives_a_second_signal(handheld):
+    h = handheld
+    h.handle_scan(SCAN, 100)
+    h._on_answer({"v": 1, "boot": h.boot, "seq": 1, "verdict": "bad", "codes": ["used_twice"]})
+    assert h.feedback.played[-1] == "gateway_bad"
+    h.handle_scan(b"MF12345", 5000)  # AHM: unknown on the handheld
+    h._on_answer({"v": 1, "boot": h.boot, "seq": 2, "verdict": "good", "codes": []})
+    assert h.feedback.played[-1] == "gateway_good"
+    before = list(h.feedback.played)
+    h._on_answer({"v": 1, "boot": h.boot + 1, "seq": 2, "verdict": "bad"})  # another boot's scan
+    assert h.feedback.played == before

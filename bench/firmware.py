@@ -12,41 +12,26 @@ import argparse
 import json
 import os
 import platform
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
+from gateway.broker import EmbeddedBroker  # noqa: E402
 from gateway.sim import vm  # noqa: E402
 
 TARGETS = {"precheck_us": 50, "heap_per_scan_bytes": 4096, "free_after_boot_bytes": 40 * 1024}
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--heap", default="100K")
     args = ap.parse_args()
-    mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     tmp = tempfile.mkdtemp(prefix="udi-bench-fw-")
-    port = free_port()
-    conf = os.path.join(tmp, "mosquitto.conf")
-    with open(conf, "w") as f:
-        f.write("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\n" % port)
-    broker = subprocess.Popen([mosquitto, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(0.3)
+    broker = EmbeddedBroker(tmp, 0).start()  # port 0: any free port
+    port = broker.port
     try:
         script = os.path.join(ROOT, "gateway", "sim", "mp", "bench_firmware.py")
         p = subprocess.run(
@@ -55,7 +40,7 @@ def main():
             capture_output=True, text=True, timeout=300,
         )
     finally:
-        broker.terminate()
+        broker.stop()
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode != 0 or not lines:
         print(p.stderr[-2000:], file=sys.stderr)

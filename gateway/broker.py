@@ -28,7 +28,7 @@ class EmbeddedBroker:
     def start(self, timeout_s=5):
         # A port already taken (say, a system mosquitto on 1883) moves the
         # embedded broker to a free one; the gateway uses whatever it got.
-        if _in_use(self.host, self.port):
+        if not self.port or _in_use(self.host, self.port):
             self.port = _free_port(self.host)
         exe = find_mosquitto()
         if exe is None:

@@ -23,12 +23,8 @@ def gateway(tmp_path):
     cfg, problems = C.load(None, environ={})
     assert problems == []
     cfg["data_dir"] = str(tmp_path / "data")
-    cfg["mqtt"]["port"] = 0  # replaced: the embedded broker takes a free port
-    gw = Gateway(cfg)
-    from gateway import broker as B
-
-    gw.cfg["mqtt"]["port"] = B._free_port("127.0.0.1")
-    gw.start()
+    cfg["mqtt"]["port"] = 0  # the embedded broker takes a free port
+    gw = Gateway(cfg).start()
     yield gw
     gw.stop()
 

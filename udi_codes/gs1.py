@@ -477,10 +477,8 @@ def annotate(pairs, res, opts, scanned, ais, stem=None, k=0):
     if k:
         fr = _frames.get(stem)
         if fr is not None and fr[0] == ais and fr[1] == year and fr[2] == printing and fr[3] == scanned:
-            for ai, title, value in fr[4]:
-                elements.append({"ai": ai, "title": title, "value": value})
-            for name, value in fr[5]:
-                pi[name] = value
+            elements.extend([{"ai": a, "title": t, "value": v} for a, t, v in fr[4]])
+            pi.update(fr[5])
             di_rank = fr[6]
             if di_rank < 99:
                 res["di"] = fr[7]
@@ -490,8 +488,7 @@ def annotate(pairs, res, opts, scanned, ais, stem=None, k=0):
             for code, message, at in fr[10]:
                 warnings.append({"code": code, "message": message, "at": at})
             hri.append(fr[11])
-            for name, value in fr[12]:
-                dl_values[name] = value
+            dl_values.update(fr[12])
             start = k
     e0 = len(errors)
     w0 = len(warnings)

@@ -9,7 +9,7 @@ EXTRAS=""
 [ "${1:-}" = "--test" ] && EXTRAS="[test]"
 
 # System packages (Debian).
-APT_PACKAGES=(mosquitto)  # the real MQTT broker the firmware and simulators are tested against
+APT_PACKAGES=(mosquitto postgresql)  # the real MQTT broker; PostgreSQL for the storage tests and real deployments
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,53 @@
+"""A throwaway PostgreSQL cluster for the storage tests (Debian's server,
+installed by scripts/setup.sh): initdb in a temp dir, pg_ctl start on a free
+port on 127.0.0.1, trust auth; as root it runs as the postgres user."""
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+
+
+def server_bin():
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"))
+    return os.path.dirname(found[-1]) if found else None
+
+
+def _free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Cluster:
+    def __init__(self):
+        self.bin = server_bin()
+        if self.bin is None:
+            raise RuntimeError("PostgreSQL server not installed (scripts/setup.sh installs it)")
+        self.dir = tempfile.mkdtemp(prefix="udi-pg-")
+        self.port = _free_port()
+        self.as_user = []
+        if os.geteuid() == 0:  # the server refuses to run as root
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        data = os.path.join(self.dir, "data")
+        self._run([os.path.join(self.bin, "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C"])
+        self._run([os.path.join(self.bin, "pg_ctl"), "-D", data, "-l", os.path.join(self.dir, "log"), "-w", "-o",
+                   "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off" % (self.port, self.dir), "start"])
+        self.data = data
+        self.url = "postgresql+psycopg://postgres@127.0.0.1:%d/postgres" % self.port
+
+    def _run(self, cmd):
+        subprocess.run(self.as_user + cmd, check=True, capture_output=True, timeout=120)
+
+    def stop(self):
+        try:
+            self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop"])
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)

@@ -27,6 +27,7 @@ sys.path.insert(0, ROOT)
 
 from bench import corpus  # noqa: E402
 from gateway.broker import EmbeddedBroker  # noqa: E402
+from gateway.ingest import nodelay  # noqa: E402
 
 
 class Handhelds:
@@ -42,6 +43,7 @@ class Handhelds:
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-handhelds")
         self.c.max_inflight_messages_set(1000)
         self.c.on_message = self._on_answer
+        self.c.on_connect = lambda c, *a: nodelay(c)  # as the firmware's client does
         self.c.connect("127.0.0.1", port)
         self.c.subscribe("udi/v1/dev/+/answer", 1)
         self.c.loop_start()

@@ -84,6 +84,7 @@ class Ingest:
         self.client.disconnect()
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
+        nodelay(client)  # answers are small: Nagle would hold each one back
         base = self.prefix + "/dev/+/"
         client.subscribe([(base + "scan", 1), (base + "status", 1), (base + "heartbeat", 0), (base + "cmd/result", 1)])
         self.connected.set()
@@ -170,6 +171,17 @@ class Ingest:
         self.store.reject(topic, dev, reason, detail, payload)
         with self.lock:
             self.stats["rejects"] += 1
+
+
+def nodelay(client):
+    import socket
+
+    sock = client.socket()
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except (OSError, AttributeError):
+            pass
 
 
 def _text(v):

@@ -7,6 +7,7 @@ is readable)."""
 import base64
 import json
 import logging
+import queue
 import threading
 import time
 
@@ -73,15 +74,47 @@ class Ingest:
         self.client.reconnect_delay_set(1, 30)
         self.host, self.port = host, port
         self.connected = threading.Event()
+        # Scans are judged, stored and answered in batches by one worker: one
+        # transaction for many scans keeps up with the broker.
+        self.queue = queue.Queue()
+        self.worker = threading.Thread(target=self._work, name="udi-ingest", daemon=True)
+        self.running = False
 
     def start(self):
+        self.running = True
+        self.worker.start()
         self.client.connect_async(self.host, self.port, keepalive=30)
         self.client.loop_start()
         return self
 
     def stop(self):
+        self.running = False
+        self.queue.put(None)
+        self.worker.join(10)
         self.client.loop_stop()
         self.client.disconnect()
+
+    def _work(self):
+        while self.running:
+            item = self.queue.get()
+            if item is None:
+                break
+            batch = [item]
+            while len(batch) < 500:
+                try:
+                    nxt = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    self.running = False
+                    break
+                batch.append(nxt)
+            try:
+                self.on_scans(batch)
+            except Exception as e:  # a bug: record every scan of the batch, go on
+                log.exception("ingest batch failed")
+                for dev, payload in batch:
+                    self._reject("%s/dev/%s/scan" % (self.prefix, dev), dev, "internal_error", repr(e), payload)
 
     def _on_connect(self, client, userdata, flags, reason_code, properties):
         nodelay(client)  # answers are small: Nagle would hold each one back
@@ -96,7 +129,7 @@ class Ingest:
             dev = parts[3] if len(parts) >= 5 else None
             kind = "/".join(parts[4:])
             if kind == "scan":
-                self.on_scan(dev, msg.payload)
+                self.queue.put((dev, msg.payload))
             elif kind == "status":
                 self.on_status(dev, msg.payload)
             elif kind == "heartbeat":
@@ -106,37 +139,31 @@ class Ingest:
             self._reject(msg.topic, None, "internal_error", repr(e), msg.payload)
 
     def on_scan(self, dev, payload):
-        topic = "%s/dev/%s/scan" % (self.prefix, dev)
-        try:
-            msg, raw = read_scan(dev, payload, self.max_payload)
-        except BadScan as e:
-            self._reject(topic, dev, e.reason, e.detail, payload)
+        self.on_scans([(dev, payload)])
+
+    def on_scans(self, batch):
+        rows = []
+        results = []
+        for dev, payload in batch:
+            topic = "%s/dev/%s/scan" % (self.prefix, dev)
+            try:
+                msg, raw = read_scan(dev, payload, self.max_payload)
+            except BadScan as e:
+                self._reject(topic, dev, e.reason, e.detail, payload)
+                continue
+            res = udi_codes.parse(raw, "read", today())
+            rows.append(scan_row(dev, msg, res))
+            results.append(res)
+        if not rows:
             return
-        res = udi_codes.parse(raw, "read", today())
-        verdict = "good" if res["valid"] else "bad"
-        pi = res["pi"]
-        row = {
-            "dev": dev, "boot": msg["boot"], "seq": msg["seq"], "raw": res["raw"],
-            "mode": str(msg.get("mode"))[:16], "operator": _text(msg.get("op")), "location": _text(msg.get("loc")),
-            "device_ts": msg.get("ts") if isinstance(msg.get("ts"), int) else None,
-            "up_ms": msg.get("up_ms") if isinstance(msg.get("up_ms"), int) else None,
-            "pre_verdict": (msg.get("pre") or {}).get("verdict") if isinstance(msg.get("pre"), dict) else None,
-            "scheme": res["scheme"], "valid": res["valid"], "verdict": verdict,
-            "codes": [e["code"] for e in res["errors"]] + [w["code"] for w in res["warnings"]],
-            "di": res["di"], "lot": _text(pi.get("lot")), "serial": _text(pi.get("serial")),
-            "expiry": _text(pi.get("expiry")), "result": res,
-        }
-        stored, new = self.store.add_scan(row)
-        with self.lock:
-            self.stats["scans" if new else "duplicates"] += 1
-        if not new:
-            res_errors = stored["codes"] or []
-            verdict = stored["verdict"]
-            message = "already received"
-        else:
-            res_errors = row["codes"]
-            message = messages.describe(res["errors"][0], "zh") if res["errors"] else ""
-        self.answer(dev, msg["boot"], msg["seq"], verdict, res_errors, message)
+        for (stored, new), row, res in zip(self.store.add_scans(rows), rows, results):
+            with self.lock:
+                self.stats["scans" if new else "duplicates"] += 1
+            if new:
+                message = messages.describe(res["errors"][0], "zh") if res["errors"] else ""
+                self.answer(row["dev"], row["boot"], row["seq"], row["verdict"], row["codes"], message)
+            else:
+                self.answer(row["dev"], row["boot"], row["seq"], stored["verdict"], stored["codes"] or [], "already received")
 
     def answer(self, dev, boot, seq, verdict, codes, message):
         payload = json.dumps({"v": 1, "boot": boot, "seq": seq, "verdict": verdict, "codes": codes,
@@ -182,6 +209,23 @@ def nodelay(client):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except (OSError, AttributeError):
             pass
+
+
+def scan_row(dev, msg, res):
+    # The stored form of one judged scan.
+    pi = res["pi"]
+    pre = msg.get("pre")
+    return {
+        "dev": dev, "boot": msg["boot"], "seq": msg["seq"], "raw": res["raw"],
+        "mode": str(msg.get("mode"))[:16], "operator": _text(msg.get("op")), "location": _text(msg.get("loc")),
+        "device_ts": msg.get("ts") if isinstance(msg.get("ts"), int) else None,
+        "up_ms": msg.get("up_ms") if isinstance(msg.get("up_ms"), int) else None,
+        "pre_verdict": pre.get("verdict") if isinstance(pre, dict) else None,
+        "scheme": res["scheme"], "valid": res["valid"], "verdict": "good" if res["valid"] else "bad",
+        "codes": [e["code"] for e in res["errors"]] + [w["code"] for w in res["warnings"]],
+        "di": res["di"], "lot": _text(pi.get("lot")), "serial": _text(pi.get("serial")),
+        "expiry": _text(pi.get("expiry")), "result": res,
+    }
 
 
 def _text(v):

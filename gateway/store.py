@@ -6,7 +6,7 @@ import time
 
 from sqlalchemy import (
     JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event,
-    func, insert, select, update,
+    func, insert, select, tuple_, update,
 )
 from sqlalchemy.exc import IntegrityError
 
@@ -81,6 +81,39 @@ class Store:
             except IntegrityError:
                 pass
         return self.scan(row["dev"], row["boot"], row["seq"]), False
+
+    def add_scans(self, rows):
+        # Many scans in one transaction: -> [(row, True)] for stored ones and
+        # [(existing row, False)] for redeliveries (also twice in one batch).
+        now = time.time()
+        keys = [(r["dev"], r["boot"], r["seq"]) for r in rows]
+        out = [None] * len(rows)
+        with self.engine.begin() as c:
+            existing = {}
+            for i in range(0, len(keys), 300):
+                chunk = keys[i : i + 300]
+                q = select(scans).where(tuple_(scans.c.dev, scans.c.boot, scans.c.seq).in_(chunk))
+                for r in c.execute(q).mappings():
+                    existing[(r["dev"], r["boot"], r["seq"])] = dict(r)
+            fresh = []
+            for i, (key, row) in enumerate(zip(keys, rows)):
+                if key in existing:
+                    out[i] = (existing[key], False)
+                else:
+                    existing[key] = dict(row, received_at=now)
+                    fresh.append(existing[key])
+                    out[i] = (existing[key], True)
+            if fresh:
+                c.execute(self._insert_ignore(), fresh)
+        return out
+
+    def _insert_ignore(self):
+        # A row another gateway stored meanwhile is kept, not duplicated.
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        return dialect_insert(scans).on_conflict_do_nothing(index_elements=["dev", "boot", "seq"])
 
     def scan(self, dev, boot, seq):
         with self.engine.connect() as c:

@@ -111,7 +111,8 @@ def test_bad_payloads_are_recorded_and_never_stop_ingest(gateway):
     while len(gateway.store.rejects()) < 8 and time.time() < deadline:
         time.sleep(0.05)
     reasons = [r["reason"] for r in gateway.store.rejects()]
-    assert reasons == ["bad_json", "not_an_object", "bad_version", "dev_mismatch", "bad_boot", "no_raw", "too_large", "bad_status"]
+    # scans are judged by the batch worker, status inline: the order may differ
+    assert sorted(reasons) == sorted(["bad_json", "not_an_object", "bad_version", "dev_mismatch", "bad_boot", "no_raw", "too_large", "bad_status"])
     assert gateway.store.count_scans() == 1
 
 

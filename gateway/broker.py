@@ -29,7 +29,7 @@ class EmbeddedBroker:
         # A port already taken (say, a system mosquitto on 1883) moves the
         # embedded broker to a free one; the gateway uses whatever it got.
         if not self.port or _in_use(self.host, self.port):
-            self.port = _free_port(self.host)
+            self.port = free_port(self.host)
         exe = find_mosquitto()
         if exe is None:
             raise BrokerError("mosquitto is not installed: run scripts/setup.sh, or set mqtt.url to a broker")
@@ -69,7 +69,7 @@ def _in_use(host, port):
         return False
 
 
-def _free_port(host):
+def free_port(host="127.0.0.1"):
     s = socket.socket()
     s.bind((host, 0))
     port = s.getsockname()[1]

@@ -6,9 +6,9 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
+from gateway.broker import free_port
 
 
 def server_bin():
@@ -16,12 +16,6 @@ def server_bin():
     return os.path.dirname(found[-1]) if found else None
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class Cluster:
@@ -30,7 +24,7 @@ class Cluster:
         if self.bin is None:
             raise RuntimeError("PostgreSQL server not installed (scripts/setup.sh installs it)")
         self.dir = tempfile.mkdtemp(prefix="udi-pg-")
-        self.port = _free_port()
+        self.port = free_port()
         self.as_user = []
         if os.geteuid() == 0:  # the server refuses to run as root
             pw = pwd.getpwnam("postgres")

@@ -19,6 +19,8 @@ import time
 
 import pytest
 
+from gateway.broker import free_port
+
 from tests import micropython_vm
 from tests.fault_proxy import FaultProxy
 
@@ -41,12 +43,6 @@ needs_broker = pytest.mark.skipif(MOSQUITTO is None, reason="mosquitto is not in
 RUNTIMES = ["micropython", "cpython"]
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def _wait_port(port, timeout=5.0):
@@ -84,7 +80,7 @@ class Broker:
     # ACK when several publishes are in flight (200 QoS1 with 8 in flight: 700 ms
     # instead of 15 ms here).  The gateway's mosquitto config wants it too.
     def __init__(self, tmp_path, extra=""):
-        self.port = _free_port()
+        self.port = free_port()
         self.conf = str(tmp_path / "mosquitto.conf")
         self.log = str(tmp_path / "mosquitto.log")
         with open(self.conf, "w") as f:
@@ -991,7 +987,7 @@ asyncio.run(main())
 @pytest.mark.parametrize("runtime", RUNTIMES)
 def test_tls(runtime, tmp_path, subs, vms, mpy_dir):
     _make_certs(tmp_path)
-    tls_port = _free_port()
+    tls_port = free_port()
     b = Broker(tmp_path, "listener %d 127.0.0.1\ncafile %s\ncertfile %s\nkeyfile %s\n" % (
         tls_port, tmp_path / "ca.crt", tmp_path / "server.crt", tmp_path / "server.key"))
     try:

@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-EXTRAS=""
+# The main job needs the simulators (MicroPython VM, firmware build); the
+# tests need those and the test tools.
+EXTRAS="[sim]"
 [ "${1:-}" = "--test" ] && EXTRAS="[test]"
 
 # System packages (Debian).

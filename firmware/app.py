@@ -13,7 +13,7 @@ from feedback import Feedback
 from modes import Modes, is_parent
 from mqttc import MQTTClient
 from outbox import Outbox, OutboxFull
-from timebase import ticks_diff, ticks_ms
+from timebase import ticks_ms
 
 FW_VERSION = "1.0.0"
 POLL_MS = 5

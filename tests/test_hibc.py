@@ -2,11 +2,9 @@
 # check_link, build) against ../shared/reference/codes.md §2 and §9.
 import calendar
 import datetime
-import glob
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 

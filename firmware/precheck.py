@@ -35,7 +35,7 @@ def check(raw, today=None):
 def check_result(raw, today=None):
     # -> ((verdict, code, scheme), engine result or None)
     try:
-        res = udi_codes.parse(raw, "read", today)
+        res = udi_codes.parse(raw, "read", today, lean=True)
     except MemoryError:
         return (UNKNOWN, "memory", None), None
     return verdict(res), res

@@ -15,19 +15,21 @@ from . import symbology as S
 
 ENGINE_VERSION = "1.0.0"
 
-def parse(raw, profile="read", today=None, rules=None):
+def parse(raw, profile="read", today=None, rules=None, lean=False):
     # The single entry: any string a scanner, a keyboard wedge or a file
     # gives -> result dict (see result.py).  Never raises.
     # profile: "read" (scanning) or "print" (labels about to be printed);
     # today: reference date "YYYY-MM-DD" for expiry and the century rule;
     # rules: GS1 message-level rules to apply (default all: "mutex",
-    # "requisites", "repeats", "digsig_serial").
+    # "requisites", "repeats", "digsig_serial"); lean: the verdict only (the
+    # handheld's pre-check: errors, DI and package level, no elements, HRI,
+    # Digital Link or warnings for GS1).
     if not isinstance(today, str) or not today:
         today = dates.today_iso()
     year = _years.get(today)
     if year is None:
         year = _year(today)
-    opts = {"profile": profile, "today": today, "rules": rules, "year": year}
+    opts = {"profile": profile, "today": today, "rules": rules, "year": year, "lean": lean}
     if type(raw) is not str:
         raw = _decode(raw)
     if len(raw) >= 3 and raw[0] == "]" and raw[1] != "]":  # AIM identifier (symbology.split)

@@ -29,13 +29,18 @@ async def main(host, port, root):
     out["connected"] = ok
     out["free_after_boot_bytes"] = gc.mem_free()
     # pre-check time for a typical GS1 UDI scan (new serial each time)
+    # best of 5 rounds of 500: the machine's other load only ever adds time
     n = 500
     raws = [RAW + "%04d" % i for i in range(20)]
     precheck.check(raws[0])
-    t = time.ticks_us()
-    for i in range(n):
-        precheck.check(raws[i % 20])
-    out["precheck_us"] = round(time.ticks_diff(time.ticks_us(), t) / n, 1)
+    best = None
+    for _ in range(5):
+        t = time.ticks_us()
+        for i in range(n):
+            precheck.check(raws[i % 20])
+        us = time.ticks_diff(time.ticks_us(), t) / n
+        best = us if best is None or us < best else best
+    out["precheck_us"] = round(best, 1)
     # heap allocated by one whole scan (pre-check, payload, outbox append)
     total = 0
     k = 20

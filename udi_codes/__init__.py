@@ -29,7 +29,8 @@ def parse(raw, profile="read", today=None, rules=None, lean=False):
     year = _years.get(today)
     if year is None:
         year = _year(today)
-    opts = {"profile": profile, "today": today, "rules": rules, "year": year, "lean": lean}
+    opts = {"profile": profile, "today": today, "rules": rules, "year": year,
+            "lean_read": lean and profile != "print"}
     if type(raw) is not str:
         raw = _decode(raw)
     if len(raw) >= 3 and raw[0] == "]" and raw[1] != "]":  # AIM identifier (symbology.split)

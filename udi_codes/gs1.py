@@ -768,7 +768,10 @@ def finish_pairs(pairs, res, opts, scanned, stem=None, k=0):
         if known is not None and known[0] == tuple([p[0] for p in pairs[k:]]):
             for code, message, at in known[2]:
                 res["errors"].append({"code": code, "message": message, "at": at})
-            describe(pairs, res, opts, scanned, known[1], stem, k)
+            if opts.get("lean_read"):
+                lean_describe(pairs, res, known[1])
+            else:
+                annotate(pairs, res, opts, scanned, known[1], stem, k)
             return res
     # A partial label (one of several carriers on an item) may be checked
     # with some message-level rules off, as the Syntax Engine allows.
@@ -779,30 +782,29 @@ def finish_pairs(pairs, res, opts, scanned, stem=None, k=0):
         if len(_checks) >= _FRAMES_MAX:
             _checks.clear()
         _checks[stem] = (tuple([p[0] for p in pairs[k:]]), ais, _as_tuples(res["errors"][e1:]))
-    describe(pairs, res, opts, scanned, ais, stem, k)
+    if opts.get("lean_read"):
+        lean_describe(pairs, res, ais)
+    else:
+        annotate(pairs, res, opts, scanned, ais, stem, k)
     return res
 
 
-def describe(pairs, res, opts, scanned, ais, stem=None, k=0):
-    # The result's description of the elements.  A "lean" read (the
-    # handheld's pre-check) wants the verdict only: reading adds warnings,
-    # never errors, so it skips them and keeps what aggregation needs (DI,
-    # package level, SSCC).
-    if opts.get("lean") and opts.get("profile") != "print":
-        for di_ai in DI_AIS:
-            for ai, value in pairs:
-                if ai == di_ai:
-                    res["di"] = value[:14]
-                    res["package_level"] = ord(value[0]) - 48
-                    break
-            if res["di"]:
+def lean_describe(pairs, res, ais):
+    # A "lean" read (the handheld's pre-check) wants the verdict only:
+    # reading adds warnings, never errors, so the description is skipped;
+    # DI, package level and SSCC stay (aggregation needs them).
+    for di_ai in DI_AIS:
+        for ai, value in pairs:
+            if ai == di_ai:
+                res["di"] = value[:14]
+                res["package_level"] = ord(value[0]) - 48
                 break
-        if "00" in ais:
-            for ai, value in pairs:
-                if ai == "00":
-                    res["pi"]["sscc"] = value
-        return
-    annotate(pairs, res, opts, scanned, ais, stem, k)
+        if res["di"]:
+            break
+    if "00" in ais:
+        for ai, value in pairs:
+            if ai == "00":
+                res["pi"]["sscc"] = value
 
 
 _checks = {}
@@ -840,7 +842,11 @@ def _next_item(data, cut, res, opts):
         errors.append({"code": code, "message": message, "at": at})
     for code, message, at in known[2]:
         errors.append({"code": code, "message": message, "at": at})
-    describe(hit[0] + ((ai, data[pos:]),), res, opts, True, known[1], stem, len(hit[0]))
+    pairs = hit[0] + ((ai, data[pos:]),)
+    if opts.get("lean_read"):
+        lean_describe(pairs, res, known[1])
+    else:
+        annotate(pairs, res, opts, True, known[1], stem, len(hit[0]))
     return True
 
 

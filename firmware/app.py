@@ -226,6 +226,7 @@ class Handheld:
             "boots": self.boot,
             "mode": self.modes.mode,
             "engine": self.engine.state,
+            "engine_errors": self.engine_errors,
             "mqtt": self.mqtt.state,
         }
 

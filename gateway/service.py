@@ -72,8 +72,6 @@ def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
         while not stop.is_set():
             if seconds is not None and time.monotonic() - t0 >= seconds:
                 break
-            if seconds is None and sim is not None and not sim.is_alive() and last is not None and last == dict(gw.ingest.stats):
-                pass
             stats = dict(gw.ingest.stats)
             if stats != last:
                 out("scans %(scans)d  duplicates %(duplicates)d  rejected %(rejects)d  answers %(answers)d" % stats)

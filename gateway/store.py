@@ -4,64 +4,11 @@ never stored twice."""
 
 import time
 
-from sqlalchemy import (
-    JSON, Boolean, Column, Float, Integer, MetaData, String, Table, Text, UniqueConstraint, create_engine, event,
-    func, insert, select, tuple_, update,
-)
+from sqlalchemy import create_engine, event, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 
-metadata = MetaData()
-
-devices = Table(
-    "devices", metadata,
-    Column("dev", String(64), primary_key=True),
-    Column("state", String(16)),  # online / offline
-    Column("fw", String(32)),
-    Column("boot", Integer),
-    Column("last_seen", Float),
-    Column("battery_mv", Integer),
-    Column("queue", Integer),
-    Column("heartbeat", JSON),
-)
-
-scans = Table(
-    "scans", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("dev", String(64), nullable=False),
-    Column("boot", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("raw", Text),
-    Column("mode", String(16)),
-    Column("operator", String(64)),
-    Column("location", String(64)),
-    Column("device_ts", Integer),
-    Column("up_ms", Integer),
-    Column("pre_verdict", String(8)),
-    Column("scheme", String(24)),
-    Column("valid", Boolean),
-    Column("verdict", String(12)),
-    Column("codes", JSON),
-    Column("di", String(64)),
-    Column("lot", String(64)),
-    Column("serial", String(64)),
-    Column("expiry", String(16)),
-    Column("result", JSON),
-    Column("received_at", Float, nullable=False),
-    UniqueConstraint("dev", "boot", "seq", name="uq_scan_identity"),
-)
-
-# What could not be used (bad JSON, wrong types, oversize, unknown topic):
-# recorded with the reason, never silently dropped.
-rejects = Table(
-    "rejects", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("topic", String(256)),
-    Column("dev", String(64)),
-    Column("reason", String(64)),
-    Column("detail", Text),
-    Column("payload", Text),
-    Column("received_at", Float, nullable=False),
-)
+from gateway import migrate
+from gateway.schema import devices, rejects, scans
 
 
 class Store:
@@ -69,7 +16,7 @@ class Store:
         self.engine = create_engine(url, future=True)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        migrate.upgrade(self.engine)
 
     def add_scan(self, row):
         # -> (stored row id, True) or (existing row, False) for a redelivery.

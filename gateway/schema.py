@@ -1,0 +1,235 @@
+"""Every table the gateway keeps, in one place.  The same definitions serve
+SQLite and PostgreSQL; changes reach existing databases through the Alembic
+migrations in gateway/migrations/ (never through create_all)."""
+
+from sqlalchemy import (
+    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+)
+
+# Constraint names fixed so that migrations can refer to them on both databases.
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+# --- handhelds ---------------------------------------------------------------
+
+devices = Table(
+    "devices", metadata,
+    Column("dev", String(64), primary_key=True),
+    Column("state", String(16)),  # online / offline (status topic, last will)
+    Column("fw", String(32)),
+    Column("boot", Integer),
+    Column("last_seen", Float),
+    Column("battery_mv", Integer),
+    Column("queue", Integer),
+    Column("heartbeat", JSON),
+    Column("name", String(64)),
+    Column("location", String(64)),
+    Column("config", JSON),  # desired settings, pushed retained on .../config
+    Column("config_rev", Integer),
+)
+
+# Commands sent to a handheld and what it answered on .../cmd/result.
+commands = Table(
+    "commands", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("dev", String(64), nullable=False, index=True),
+    Column("cmd", String(16), nullable=False),
+    Column("args", JSON),
+    Column("sent_at", Float, nullable=False),
+    Column("ok", Boolean),
+    Column("detail", JSON),
+    Column("done_at", Float),
+)
+
+# --- scans -------------------------------------------------------------------
+
+scans = Table(
+    "scans", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dev", String(64), nullable=False),
+    Column("boot", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("raw", Text),
+    Column("mode", String(16)),
+    Column("operator", String(64)),
+    Column("location", String(64)),
+    Column("device_ts", Integer),
+    Column("up_ms", Integer),
+    Column("pre_verdict", String(8)),
+    Column("scheme", String(24)),
+    Column("valid", Boolean),
+    Column("verdict", String(12)),  # good / bad (the code, or a traceability rule)
+    Column("codes", JSON),  # error, warning and alert codes
+    Column("di", String(64), index=True),
+    Column("lot", String(64)),
+    Column("serial", String(64)),
+    Column("expiry", String(16)),
+    Column("item", String(128), index=True),  # the unit's identity when serialised (一物一码), see trace.identity
+    Column("product", String(64)),  # DI of the matching product master record
+    Column("nhsa_code", String(32)),  # 三码映射: insurance code
+    Column("commodity_code", String(64)),  # 三码映射: commodity code
+    Column("agg", JSON),
+    Column("result", JSON),
+    Column("received_at", Float, nullable=False, index=True),
+    UniqueConstraint("dev", "boot", "seq", name="uq_scan_identity"),
+)
+
+# What could not be used (bad JSON, wrong types, oversize, unknown topic):
+# recorded with the reason, never silently dropped.
+rejects = Table(
+    "rejects", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("topic", String(256)),
+    Column("dev", String(64)),
+    Column("reason", String(64)),
+    Column("detail", Text),
+    Column("payload", Text),
+    Column("received_at", Float, nullable=False),
+)
+
+# --- product master (NMPA UDID download, product sheets) ----------------------
+
+# One row per package level: the primary DI (最小销售单元) and every package
+# DI of its chain (bzcpbs) each have a row, linked by `contains`.
+products = Table(
+    "products", metadata,
+    Column("di", String(64), primary_key=True),
+    Column("primary_di", String(64), nullable=False, index=True),  # zxxsdycpbs of the chain
+    Column("coding_system", String(32)),  # cpbsbmtxmc: GS1 / MA / AHM / drug
+    Column("level", String(16)),  # cpbzjb free text (盒, 箱) or "最小销售单元"
+    Column("contains_di", String(64)),  # bznhxyjbzcpbs: DI of the next-lower level
+    Column("contains_qty", Integer),  # bznhxyjcpbssl
+    Column("name", String(256)),  # cpmctymc
+    Column("trade_name", String(256)),  # spmc
+    Column("spec", String(256)),  # ggxh
+    Column("reg_no", String(128)),  # zczbhhzbapzbh 注册证/备案凭证号
+    Column("registrant", String(256)),  # ylqxzcrbarmc
+    Column("nhsa_code", String(32)),  # ybbm
+    Column("pi_lot", Boolean),  # scbssfbhph
+    Column("pi_serial", Boolean),  # scbssfbhxlh
+    Column("pi_mfg", Boolean),  # scbssfbhscrq
+    Column("pi_expiry", Boolean),  # scbssfbhsxrq
+    Column("source", String(16), nullable=False),  # udid / sheet
+    Column("record_key", String(128)),  # deviceRecordKey
+    Column("version", String(32)),  # versionNumber / versionTime: newer wins on import
+    Column("extra", JSON),
+    Column("updated_at", Float, nullable=False),
+)
+
+# 三码映射: traceability-code prefix / UDI-DI / GTIN -> insurance and commodity code.
+mappings = Table(
+    "mappings", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(16), nullable=False),  # trace_prefix / di / gtin
+    Column("key", String(64), nullable=False),
+    Column("nhsa_code", String(32)),
+    Column("commodity_code", String(64)),
+    Column("name", String(256)),
+    Column("source", String(128)),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("kind", "key", name="uq_mapping_key"),
+)
+
+# --- traceability --------------------------------------------------------------
+
+# The life of one serialised unit (一物一码): where it is and what happened last.
+items = Table(
+    "items", metadata,
+    Column("item", String(128), primary_key=True),
+    Column("di", String(64), index=True),
+    Column("lot", String(64)),
+    Column("serial", String(64)),
+    Column("expiry", String(16)),
+    Column("state", String(16)),  # received / dispatched / used
+    Column("location", String(64)),
+    Column("first_scan", Integer),
+    Column("last_scan", Integer),
+    Column("used_scan", Integer),  # the scan that used / dispensed it
+    Column("updated_at", Float),
+)
+
+# Stock-changing scans: receive (+1 at loc), dispatch (-1), use (-1).
+movements = Table(
+    "movements", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scan_id", Integer, ForeignKey("scans.id"), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("location", String(64)),
+    Column("item", String(128)),
+    Column("di", String(64)),
+    Column("lot", String(64)),
+    Column("qty", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("ix_movements_stock", "location", "di", "lot"),
+)
+
+# Recall / block list: a DI, optionally narrowed to a lot or a serial range.
+blocks = Table(
+    "blocks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("di", String(64), nullable=False, index=True),
+    Column("lot", String(64)),
+    Column("serial_from", String(64)),
+    Column("serial_to", String(64)),
+    Column("reason", String(256), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+)
+
+alerts = Table(
+    "alerts", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(32), nullable=False, index=True),
+    Column("scan_id", Integer),
+    Column("dev", String(64)),
+    Column("item", String(128)),
+    Column("di", String(64)),
+    Column("detail", Text),
+    Column("created_at", Float, nullable=False),
+    Column("acknowledged", Boolean, nullable=False),
+)
+
+# 装箱: a parent (case / SSCC) and what it holds.  A child is in at most one
+# live parent; un-aggregation sets removed_at.
+aggregations = Table(
+    "aggregations", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("parent", String(128), nullable=False, index=True),
+    Column("child", String(128), nullable=False, index=True),
+    Column("session", String(64)),
+    Column("source", String(64)),  # device id or print job
+    Column("created_at", Float, nullable=False),
+    Column("removed_at", Float),
+)
+
+# A handheld's aggregation session, until it is closed by its parent (or last child).
+agg_sessions = Table(
+    "agg_sessions", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dev", String(64), nullable=False),
+    Column("session", String(64), nullable=False),
+    Column("order", String(16)),
+    Column("parent", String(128)),
+    Column("children", JSON, nullable=False),
+    Column("state", String(16), nullable=False),  # open / closed / rejected
+    Column("problems", JSON),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("dev", "session", name="uq_agg_session"),
+)
+
+# --- access --------------------------------------------------------------------
+
+# API tokens for machines (ERP, MES, scripts); only a hash is kept.
+api_tokens = Table(
+    "api_tokens", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("hash", String(128), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # admin / operator / reader
+    Column("created_at", Float, nullable=False),
+    Column("revoked_at", Float),
+)

@@ -140,9 +140,12 @@ def main():
     raw = broker_raw_rate(broker.port)
     conf = os.path.join(tmp, "gw.toml")
     with open(conf, "w") as f:
-        f.write('data_dir = "%s"\n[mqtt]\nurl = "mqtt://127.0.0.1:%d"\n' % (os.path.join(tmp, "data"), broker.port))
-    gw = subprocess.Popen([sys.executable, "-m", "gateway.cli", "run", "--config", conf, "--handhelds", "0"],
-                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        f.write('data_dir = "%s"\n[mqtt]\nurl = "mqtt://127.0.0.1:%d"\n[api]\nport = 0\n' % (os.path.join(tmp, "data"), broker.port))
+    log = open(os.path.join(tmp, "gateway.log"), "w")  # a file, not a pipe nobody reads
+    # UDI_BENCH_PROFILE=FILE: the gateway runs under cProfile (stats to FILE).
+    prof = ["-m", "cProfile", "-o", os.environ["UDI_BENCH_PROFILE"]] if os.environ.get("UDI_BENCH_PROFILE") else []
+    gw = subprocess.Popen([sys.executable, *prof, "-m", "gateway.cli", "run", "--config", conf, "--handhelds", "0"],
+                          cwd=ROOT, env=dict(os.environ, PYTHONPATH=ROOT), stdout=log, stderr=subprocess.STDOUT, text=True)
     time.sleep(2)
     hh = Handhelds(broker.port, args.devices)
     results = []

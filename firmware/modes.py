@@ -3,6 +3,7 @@
 # Double scans of the same code within a window are suppressed here.
 
 from timebase import ticks_diff
+from udi_codes.result import is_parent  # noqa: F401  (the app asks modes; the rule lives with the result contract)
 
 MODES = ("receive", "dispatch", "use", "aggregate", "verify")
 
@@ -68,13 +69,3 @@ class Modes:
                 self._open = False  # children first: the parent closes it
         return {"session": sid, "role": role, "order": order}
 
-
-def is_parent(res):
-    # A logistic unit (SSCC) or a package level above the unit (GTIN indicator
-    # 1-8, HIBC U/M 1-8, MA packaging digit >= 1) is a parent in aggregation.
-    if res is None:
-        return False
-    if res.get("pi", {}).get("sscc"):
-        return True
-    level = res.get("package_level")
-    return isinstance(level, int) and 1 <= level <= 8

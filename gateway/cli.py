@@ -121,6 +121,52 @@ def cmd_sim_handhelds(args):
     return 0 if summary["undelivered"] == 0 else 1
 
 
+def _db_url(args):
+    # The database of the configuration given with --config (or the default).
+    from gateway import config as C
+
+    cfg, problems = C.load(getattr(args, "config", None))
+    if problems:
+        raise SystemExit("config: " + "; ".join(problems))
+    return C.database_url(cfg)
+
+
+def _store(args):
+    from gateway.store import Store
+
+    return Store(_db_url(args))
+
+
+def cmd_token(args):
+    # API tokens for machines (ERP, MES, scripts): shown once, only a hash is kept.
+    from gateway.api import auth
+
+    engine = _store(args).engine
+    if args.token_cmd == "create":
+        try:
+            print(auth.create_token(engine, args.name, args.role))
+        except ValueError as e:
+            print("token: %s" % e, file=sys.stderr)
+            return 1
+    elif args.token_cmd == "revoke":
+        try:
+            print("revoked" if auth.revoke_token(engine, args.name) else "was already revoked")
+        except KeyError:
+            print("token: no token named %r" % args.name, file=sys.stderr)
+            return 1
+    else:
+        for t in auth.list_tokens(engine):
+            print("%-24s %-8s %s" % (t["name"], t["role"], "revoked" if t["revoked_at"] else "active"))
+    return 0
+
+
+def cmd_db_upgrade(args):
+    # Store() migrates on open; this is the explicit form for operators.
+    store = _store(args)
+    print("database at the current schema: %s" % store.engine.url.render_as_string(hide_password=True))
+    return 0
+
+
 def build_parser():
     p = argparse.ArgumentParser(prog="udi-edge", description="UDI Edge: scan, check, print and verify medical traceability codes")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -170,6 +216,27 @@ def build_parser():
     cc = cfsub.add_parser("check", help="check a configuration file and explain every problem")
     cc.add_argument("config", nargs="?", help="TOML file")
     cc.set_defaults(func=cmd_config_check)
+
+    tk = sub.add_parser("token", help="API tokens for machines (shown once; only a hash is stored)")
+    tk.add_argument("--config", help="TOML configuration file (its database)")
+    tksub = tk.add_subparsers(dest="token_cmd", required=True)
+    tc = tksub.add_parser("create", help="create a token and print it")
+    tc.add_argument("name")
+    tc.add_argument("--role", choices=("admin", "operator", "reader"), default="reader")
+    tr = tksub.add_parser("revoke", help="revoke a token by name")
+    tr.add_argument("name")
+    tksub.add_parser("list", help="list tokens (names and roles, never the tokens)")
+    tk.set_defaults(func=cmd_token)
+
+    db = sub.add_parser("db", help="database")
+    db.add_argument("--config", help="TOML configuration file (its database)")
+    dbsub = db.add_subparsers(dest="db_cmd", required=True)
+    dbsub.add_parser("upgrade", help="bring the database to this version's schema (migrations)")
+    db.set_defaults(func=cmd_db_upgrade)
+
+    from gateway.master.cli import add_commands
+
+    add_commands(sub, _db_url)
     return p
 
 

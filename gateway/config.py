@@ -17,6 +17,8 @@ DEFAULTS = {
         "topic_prefix": "udi/v1",
         "max_payload": 16384,
     },
+    "api": {"host": "127.0.0.1", "port": 8080},  # the HTTP API (and, later, the panel); port 0: any free port
+    "trace": {"expiry_warn_days": 30},  # expires_soon alerts this many days ahead
     "demo": {"handhelds": 0, "scans": 20, "rate": 2.0},
 }
 
@@ -27,6 +29,8 @@ ENV = {
     "UDI_EDGE_MQTT_PORT": ("mqtt", "port"),
     "UDI_EDGE_MQTT_USER": ("mqtt", "user"),
     "UDI_EDGE_MQTT_PASSWORD": ("mqtt", "password"),
+    "UDI_EDGE_API_HOST": ("api", "host"),
+    "UDI_EDGE_API_PORT": ("api", "port"),
 }
 
 
@@ -83,6 +87,17 @@ def check(cfg):
     db = cfg.get("database_url")
     if db and not (db.startswith("sqlite") or db.startswith("postgresql")):
         problems.append("database_url: only sqlite:/// and postgresql:// URLs are supported, got %r" % db)
+    try:
+        cfg["api"]["port"] = int(cfg["api"]["port"])
+        if not 0 <= cfg["api"]["port"] < 65536:
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append("api.port: must be a TCP port number (0-65535; 0 = any free port), got %r" % (cfg["api"]["port"],))
+    if not isinstance(cfg["api"]["host"], str) or not cfg["api"]["host"]:
+        problems.append("api.host: must be an address to listen on, e.g. 127.0.0.1, got %r" % (cfg["api"]["host"],))
+    days = cfg["trace"].get("expiry_warn_days")
+    if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
+        problems.append("trace.expiry_warn_days: must be a whole number of days (0-3650), got %r" % (days,))
     if m.get("password") and not m.get("user"):
         problems.append("mqtt.password: given without mqtt.user")
     return problems

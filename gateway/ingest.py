@@ -11,9 +11,11 @@ import queue
 import threading
 import time
 
+import orjson  # scans arrive and answers leave thousands of times a second
 import paho.mqtt.client as mqtt
 
 import udi_codes
+from gateway.trace import messages as trace_messages
 from udi_codes import messages
 
 log = logging.getLogger("udi_edge.ingest")
@@ -35,7 +37,7 @@ def read_scan(dev, payload, max_payload):
     if len(payload) > max_payload:
         raise BadScan("too_large", "%d bytes (at most %d)" % (len(payload), max_payload))
     try:
-        msg = json.loads(payload)
+        msg = orjson.loads(payload)
     except (ValueError, UnicodeDecodeError) as e:
         raise BadScan("bad_json", str(e))
     if not isinstance(msg, dict):
@@ -60,8 +62,11 @@ def read_scan(dev, payload, max_payload):
 
 
 class Ingest:
-    def __init__(self, store, host, port, prefix="udi/v1", user=None, password=None, max_payload=16384, client_id="udi-edge-gateway"):
+    def __init__(self, store, host, port, prefix="udi/v1", user=None, password=None, max_payload=16384,
+                 client_id="udi-edge-gateway", tracer=None):
         self.store = store
+        self.tracer = tracer
+        self.registry = None  # gateway.devices.DeviceRegistry: command results, config re-publish
         self.prefix = prefix
         self.max_payload = max_payload
         self.stats = {"scans": 0, "duplicates": 0, "rejects": 0, "answers": 0}
@@ -121,6 +126,18 @@ class Ingest:
         base = self.prefix + "/dev/+/"
         client.subscribe([(base + "scan", 1), (base + "status", 1), (base + "heartbeat", 0), (base + "cmd/result", 1)])
         self.connected.set()
+        if self.registry is not None:
+            threading.Thread(target=self._republish, daemon=True).start()
+
+    def _republish(self):
+        try:
+            self.registry.republish_configs()
+        except Exception:
+            log.exception("re-publishing device configs failed")
+
+    def publish(self, topic, payload, qos, retain):
+        # For the device registry: config pushes and commands.
+        return self.client.publish(topic, payload, qos=qos, retain=retain)
 
     def _on_message(self, client, userdata, msg):
         # Never raises: paho would stop the loop.
@@ -134,6 +151,8 @@ class Ingest:
                 self.on_status(dev, msg.payload)
             elif kind == "heartbeat":
                 self.on_heartbeat(dev, msg.payload)
+            elif kind == "cmd/result" and self.registry is not None:
+                self.registry.on_cmd_result(dev, msg.payload)
         except Exception as e:  # a bug, not bad input: record it and go on
             log.exception("ingest failed on %s", msg.topic)
             self._reject(msg.topic, None, "internal_error", repr(e), msg.payload)
@@ -143,7 +162,6 @@ class Ingest:
 
     def on_scans(self, batch):
         rows = []
-        results = []
         for dev, payload in batch:
             topic = "%s/dev/%s/scan" % (self.prefix, dev)
             try:
@@ -153,21 +171,20 @@ class Ingest:
                 continue
             res = udi_codes.parse(raw, "read", today())
             rows.append(scan_row(dev, msg, res))
-            results.append(res)
         if not rows:
             return
-        for (stored, new), row, res in zip(self.store.add_scans(rows), rows, results):
+        for (stored, new), row in zip(self.store.add_scans(rows, self.tracer, today()), rows):
             with self.lock:
                 self.stats["scans" if new else "duplicates"] += 1
             if new:
-                message = messages.describe(res["errors"][0], "zh") if res["errors"] else ""
-                self.answer(row["dev"], row["boot"], row["seq"], row["verdict"], row["codes"], message)
+                self.answer(row["dev"], row["boot"], row["seq"], stored["verdict"], stored["codes"], operator_message(stored),
+                            first_alert(stored))
             else:
                 self.answer(row["dev"], row["boot"], row["seq"], stored["verdict"], stored["codes"] or [], "already received")
 
-    def answer(self, dev, boot, seq, verdict, codes, message):
-        payload = json.dumps({"v": 1, "boot": boot, "seq": seq, "verdict": verdict, "codes": codes,
-                              "message": message, "alert": None}, ensure_ascii=False)
+    def answer(self, dev, boot, seq, verdict, codes, message, alert=None):
+        payload = orjson.dumps({"v": 1, "boot": boot, "seq": seq, "verdict": verdict, "codes": codes,
+                                "message": message, "alert": alert})
         self.client.publish("%s/dev/%s/answer" % (self.prefix, dev), payload, qos=1)
         with self.lock:
             self.stats["answers"] += 1
@@ -211,6 +228,24 @@ def nodelay(client):
             pass
 
 
+def operator_message(stored):
+    # One line for the handheld's operator, in Chinese: the first reason the
+    # scan is bad (the code's own error first, then a traceability rule).
+    res = stored["result"]
+    if res["errors"]:
+        return messages.describe(res["errors"][0], "zh")
+    for f in res.get("trace") or ():
+        if f["bad"]:
+            return trace_messages.describe(f["code"], "zh")
+    return ""
+
+
+def first_alert(stored):
+    # The traceability finding the handheld should show most (a bad one first).
+    found = sorted(stored["result"].get("trace") or (), key=lambda f: not f["bad"])
+    return found[0]["code"] if found else None
+
+
 def scan_row(dev, msg, res):
     # The stored form of one judged scan.
     pi = res["pi"]
@@ -225,6 +260,9 @@ def scan_row(dev, msg, res):
         "codes": [e["code"] for e in res["errors"]] + [w["code"] for w in res["warnings"]],
         "di": res["di"], "lot": _text(pi.get("lot")), "serial": _text(pi.get("serial")),
         "expiry": _text(pi.get("expiry")), "result": res,
+        "agg": msg.get("agg") if isinstance(msg.get("agg"), dict) else None,
+        # filled by the traceability rules (gateway.trace) when they run
+        "item": None, "product": None, "nhsa_code": None, "commodity_code": None,
     }
 
 

@@ -156,7 +156,7 @@ items = Table(
 movements = Table(
     "movements", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("scan_id", Integer, ForeignKey("scans.id"), nullable=False, unique=True),
+    Column("scan_id", Integer, ForeignKey("scans.id"), nullable=False, index=True),
     Column("kind", String(16), nullable=False),
     Column("location", String(64)),
     Column("item", String(128)),
@@ -214,6 +214,7 @@ agg_sessions = Table(
     Column("session", String(64), nullable=False),
     Column("order", String(16)),
     Column("parent", String(128)),
+    Column("parent_info", JSON),  # what the parent holds: DI, quantity, level
     Column("children", JSON, nullable=False),
     Column("state", String(16), nullable=False),  # open / closed / rejected
     Column("problems", JSON),

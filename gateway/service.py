@@ -12,6 +12,10 @@ from gateway import config as C
 from gateway.broker import EmbeddedBroker
 from gateway.ingest import Ingest
 from gateway.store import Store
+from gateway.api import create_app
+from gateway.api.auth import create_token, has_tokens
+from gateway.devices import DeviceRegistry
+from gateway.trace import Tracer
 
 log = logging.getLogger("udi_edge")
 
@@ -33,21 +37,75 @@ class Gateway:
         self.host, self.port = host, port
         self.store = Store(C.database_url(cfg))
         m = cfg["mqtt"]
-        self.ingest = Ingest(self.store, host, port, m["topic_prefix"], m["user"], m["password"], m["max_payload"]).start()
+        self.tracer = Tracer(expiry_warn_days=cfg["trace"]["expiry_warn_days"])
+        self.ingest = Ingest(self.store, host, port, m["topic_prefix"], m["user"], m["password"], m["max_payload"],
+                             tracer=self.tracer)
+        # Config pushes and commands go out through the ingest's connection;
+        # retained configs are published again on every (re)connect, since a
+        # broker without persistence forgets them.
+        self.registry = DeviceRegistry(self.store.engine, self.ingest.publish, m["topic_prefix"])
+        self.ingest.registry = self.registry
+        self.ingest.start()
         if not self.ingest.connected.wait(10):
             raise RuntimeError("cannot reach the MQTT broker at %s:%d" % (host, port))
+        self.api = ApiServer(create_app(self.store, self.registry, tracer=self.tracer), cfg["api"]["host"], cfg["api"]["port"]).start()
+        self.admin_token_file = first_admin_token(self.store.engine, cfg["data_dir"])
         return self
 
     def stop(self):
+        if getattr(self, "api", None):
+            self.api.stop()
         if self.ingest:
             self.ingest.stop()
         if self.broker:
             self.broker.stop()
 
 
+class ApiServer:
+    # uvicorn in a thread of the gateway process: one process to run, and
+    # the API shares the store and the MQTT connection with the ingest.
+    def __init__(self, app, host, port):
+        import uvicorn
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, name="udi-api", daemon=True)
+
+    def start(self):
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the API server did not start (is the port in use?)")
+            time.sleep(0.02)
+        sock = self.server.servers[0].sockets[0].getsockname()
+        self.host, self.port = sock[0], sock[1]
+        return self
+
+    def stop(self):
+        self.server.should_exit = True
+        self.thread.join(5)
+
+
+def first_admin_token(engine, data_dir):
+    # A fresh gateway has no token, so nobody could use the API: create one
+    # admin token and leave it, readable by this user only, in the data
+    # directory (never printed, never in the repo).
+    if has_tokens(engine):
+        return None
+    path = os.path.join(os.path.abspath(data_dir), "admin-token")
+    token = create_token(engine, "admin-initial", "admin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token + "\n")
+    return path
+
+
 def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
     gw = Gateway(cfg).start()
     out("UDI Edge gateway: broker %s:%d, database %s" % (gw.host, gw.port, C.database_url(cfg)))
+    out("API: http://%s:%d/api (OpenAPI at /docs)" % (gw.api.host, gw.api.port))
+    if gw.admin_token_file:
+        out("first admin API token written to %s (create more: udi-edge token create NAME --role admin)" % gw.admin_token_file)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:

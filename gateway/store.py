@@ -2,7 +2,10 @@
 Scans are unique by (device, boot, seq): a redelivered scan is recognised,
 never stored twice."""
 
+import json
 import time
+
+import orjson
 
 from sqlalchemy import create_engine, event, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +16,9 @@ from gateway.schema import devices, rejects, scans
 
 class Store:
     def __init__(self, url):
-        self.engine = create_engine(url, future=True)
+        # orjson: every scan stores its engine result as JSON; the standard
+        # encoder was a tenth of the ingest's time.
+        self.engine = create_engine(url, future=True, json_serializer=_json_dumps, json_deserializer=orjson.loads)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         migrate.upgrade(self.engine)
@@ -29,9 +34,12 @@ class Store:
                 pass
         return self.scan(row["dev"], row["boot"], row["seq"]), False
 
-    def add_scans(self, rows):
+    def add_scans(self, rows, tracer=None, today=None):
         # Many scans in one transaction: -> [(row, True)] for stored ones and
         # [(existing row, False)] for redeliveries (also twice in one batch).
+        # With a tracer, fresh scans are judged by the traceability rules
+        # before they are stored, and what they change is written in the
+        # same transaction (a crash leaves all of it or none).
         now = time.time()
         keys = [(r["dev"], r["boot"], r["seq"]) for r in rows]
         out = [None] * len(rows)
@@ -50,7 +58,12 @@ class Store:
                     existing[key] = dict(row, received_at=now)
                     fresh.append(existing[key])
                     out[i] = (existing[key], True)
-            if fresh:
+            if fresh and tracer is not None:
+                batch = tracer.judge(c, fresh, today)
+                ins = self._insert_ignore().returning(scans.c.id, scans.c.dev, scans.c.boot, scans.c.seq)
+                ids = {(r[1], r[2], r[3]): r[0] for r in c.execute(ins, fresh)}
+                tracer.record(c, batch, ids)
+            elif fresh:
                 c.execute(self._insert_ignore(), fresh)
         return out
 
@@ -97,6 +110,13 @@ class Store:
     def devices(self):
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(select(devices).order_by(devices.c.dev)).mappings()]
+
+
+def _json_dumps(value):
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson does not take (integers beyond 64 bits): the standard encoder
+        return json.dumps(value, ensure_ascii=False)
 
 
 def _sqlite_pragmas(dbapi_conn, _record):

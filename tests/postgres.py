@@ -40,6 +40,19 @@ class Cluster:
     def _run(self, cmd):
         subprocess.run(self.as_user + cmd, check=True, capture_output=True, timeout=120)
 
+    def database(self):
+        # A fresh, empty database on this cluster -> its URL (tests stay
+        # independent without a cluster each).
+        import itertools
+
+        import psycopg
+
+        Cluster._n = getattr(Cluster, "_n", itertools.count(1))
+        name = "t%d" % next(Cluster._n)
+        with psycopg.connect("host=127.0.0.1 port=%d user=postgres dbname=postgres" % self.port, autocommit=True) as c:
+            c.execute("CREATE DATABASE %s" % name)
+        return self.url.rsplit("/", 1)[0] + "/" + name
+
     def stop(self):
         try:
             self._run([os.path.join(self.bin, "pg_ctl"), "-D", self.data, "-m", "fast", "-w", "stop"])

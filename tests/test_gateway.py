@@ -24,6 +24,7 @@ def gateway(tmp_path):
     assert problems == []
     cfg["data_dir"] = str(tmp_path / "data")
     cfg["mqtt"]["port"] = 0  # the embedded broker takes a free port
+    cfg["api"]["port"] = 0
     gw = Gateway(cfg).start()
     yield gw
     gw.stop()
@@ -45,8 +46,8 @@ class Device:
         topic = topic or "udi/v1/dev/%s/scan" % self.dev
         self.c.publish(topic, payload if isinstance(payload, (bytes, str)) else json.dumps(payload), qos=1).wait_for_publish(5)
 
-    def scan(self, seq, raw=SCAN, boot=1):
-        self.send({"v": 1, "dev": self.dev, "boot": boot, "seq": seq, "raw": raw, "mode": "receive",
+    def scan(self, seq, raw=SCAN, boot=1, mode="receive"):
+        self.send({"v": 1, "dev": self.dev, "boot": boot, "seq": seq, "raw": raw, "mode": mode, "loc": "ward-3",
                    "pre": {"verdict": "good", "code": None, "scheme": "gs1"}})
 
     def wait(self, n, timeout=10):
@@ -125,3 +126,55 @@ def test_config_check_explains_problems(tmp_path):
     assert any(p.startswith("mqtt.url: must start with mqtt://") for p in problems)
     cfg, problems = C.load(None, environ={"UDI_EDGE_DATABASE_URL": "mysql://x"})
     assert problems and problems[0].startswith("database_url:")
+
+
+def test_a_unit_used_twice_gets_a_bad_answer_and_an_alert(gateway):
+    d = Device(gateway.port)
+    try:
+        d.scan(1, mode="use")
+        d.scan(2, mode="use")
+        d.scan(2, mode="use")  # the redelivery keeps its first answer
+        answers = d.wait(3)
+    finally:
+        d.close()
+    assert [(a["seq"], a["verdict"]) for a in answers] == [(1, "good"), (2, "bad"), (2, "bad")]
+    assert answers[1]["alert"] == "used_twice" and "used_twice" in answers[1]["codes"]
+    assert "已使用" in answers[1]["message"]
+    rows = gateway.store.scans(limit=10)
+    assert [r["item"] for r in rows] == ["(01)06901234567892(21)SN0001"] * 2
+
+
+def test_the_api_runs_with_the_gateway_and_a_first_admin_token(gateway):
+    import os
+    import urllib.request
+
+    base = "http://%s:%d/api" % (gateway.api.host, gateway.api.port)
+    with urllib.request.urlopen(base + "/health") as r:
+        assert r.status == 200
+    path = gateway.admin_token_file
+    assert os.stat(path).st_mode & 0o077 == 0  # readable by the gateway's user only
+    token = open(path).read().strip()
+    req = urllib.request.Request(base + "/devices", headers={"Authorization": "Bearer " + token})
+    with urllib.request.urlopen(req) as r:
+        assert json.loads(r.read())["items"] == []
+
+
+def test_config_push_and_command_result_through_the_broker(gateway):
+    d = Device(gateway.port, dev="hhcfg0001")
+    got = []
+    d.c.message_callback_add("udi/v1/dev/hhcfg0001/cmd", lambda c, u, m: got.append(json.loads(m.payload)))
+    d.c.subscribe("udi/v1/dev/hhcfg0001/cmd", 1)
+    try:
+        gateway.registry.set_meta("hhcfg0001", name="ward 3 handheld")
+        cid = gateway.registry.send_command("hhcfg0001", "status", {})
+        deadline = time.time() + 5
+        while not got and time.time() < deadline:
+            time.sleep(0.05)
+        assert got and got[0]["id"] == cid
+        d.send({"v": 1, "id": cid, "ok": True, "detail": {"heap_free": 41000}}, topic="udi/v1/dev/hhcfg0001/cmd/result")
+        deadline = time.time() + 5
+        while gateway.registry.command(cid)["ok"] is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert gateway.registry.command(cid)["ok"] is True
+    finally:
+        d.close()

@@ -5,29 +5,13 @@ import threading
 
 import pytest
 
-import postgres
 from gateway.store import Store
 
 
-@pytest.fixture(scope="module")
-def pg():
-    if postgres.server_bin() is None:
-        pytest.skip("PostgreSQL server not installed")
-    cluster = postgres.Cluster()
-    yield cluster
-    cluster.stop()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        return Store("sqlite:///" + str(tmp_path / "t.sqlite"))
-    pg = request.getfixturevalue("pg")
-    s = Store(pg.url)
-    with s.engine.begin() as c:  # a clean slate per test
-        for t in ("scans", "rejects", "devices"):
-            c.exec_driver_sql("DELETE FROM %s" % t)
-    return s
+@pytest.fixture
+def store(db_url):
+    # a fresh database per test, SQLite and PostgreSQL (conftest.db_url)
+    return Store(db_url)
 
 
 def row(dev="hh1", boot=1, seq=1, verdict="good"):

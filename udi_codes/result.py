@@ -60,3 +60,15 @@ def has_code(res, code):
         if e["code"] == code:
             return True
     return False
+
+
+def is_parent(res):
+    # A logistic unit (SSCC) or a package level above the unit (GTIN indicator
+    # 1-8, HIBC U/M 1-8, MA packaging digit >= 1) is a parent in aggregation;
+    # the handheld and the gateway both decide with this.
+    if res is None:
+        return False
+    if res.get("pi", {}).get("sscc"):
+        return True
+    level = res.get("package_level")
+    return isinstance(level, int) and 1 <= level <= 8

@@ -15,13 +15,13 @@ depends_on = None
 
 
 def upgrade():
-
     op.create_table('agg_sessions',
     sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
     sa.Column('dev', sa.String(length=64), nullable=False),
     sa.Column('session', sa.String(length=64), nullable=False),
     sa.Column('order', sa.String(length=16), nullable=True),
     sa.Column('parent', sa.String(length=128), nullable=True),
+    sa.Column('parent_info', sa.JSON(), nullable=True),
     sa.Column('children', sa.JSON(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('problems', sa.JSON(), nullable=True),
@@ -224,19 +224,18 @@ def upgrade():
     sa.Column('qty', sa.Integer(), nullable=False),
     sa.Column('at', sa.Float(), nullable=False),
     sa.ForeignKeyConstraint(['scan_id'], ['scans.id'], name=op.f('fk_movements_scan_id_scans')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_movements')),
-    sa.UniqueConstraint('scan_id', name=op.f('uq_movements_scan_id'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_movements'))
     )
     with op.batch_alter_table('movements', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_movements_scan_id'), ['scan_id'], unique=False)
         batch_op.create_index('ix_movements_stock', ['location', 'di', 'lot'], unique=False)
 
 
 
-
 def downgrade():
-
     with op.batch_alter_table('movements', schema=None) as batch_op:
         batch_op.drop_index('ix_movements_stock')
+        batch_op.drop_index(batch_op.f('ix_movements_scan_id'))
 
     op.drop_table('movements')
     with op.batch_alter_table('scans', schema=None) as batch_op:
@@ -275,4 +274,3 @@ def downgrade():
 
     op.drop_table('aggregations')
     op.drop_table('agg_sessions')
-

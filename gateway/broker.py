@@ -1,6 +1,7 @@
 """The embedded broker: a mosquitto the gateway starts itself when no broker
 is configured (installed by scripts/setup.sh), bound to 127.0.0.1."""
 
+import getpass
 import os
 import shutil
 import socket
@@ -19,11 +20,15 @@ def find_mosquitto():
 
 
 class EmbeddedBroker:
-    def __init__(self, data_dir, port=1883, host="127.0.0.1"):
+    # access: a gateway.mqtt_access.Access for per-device logins and topic
+    # ACLs (the gateway's default); None = anonymous (benchmarks, tests of
+    # other things).
+    def __init__(self, data_dir, port=1883, host="127.0.0.1", access=None):
         self.host = host
         self.port = port
         self.dir = os.path.join(data_dir, "broker")
         self.proc = None
+        self.access = access
 
     def start(self, timeout_s=5):
         # A port already taken (say, a system mosquitto on 1883) moves the
@@ -37,10 +42,18 @@ class EmbeddedBroker:
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             # set_tcp_nodelay: small PUBACKs must not wait for Nagle (firmware.md, mqttc tests)
-            f.write("listener %d %s\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\nset_tcp_nodelay true\n" % (self.port, self.host))
+            f.write("listener %d %s\npersistence false\nmax_queued_messages 100000\nset_tcp_nodelay true\n" % (self.port, self.host))
+            # as root, mosquitto would switch to user "mosquitto", which cannot read our 0600 files
+            f.write("user %s\n" % getpass.getuser())
+            if self.access is None:
+                f.write("allow_anonymous true\n")
+            else:
+                f.write("allow_anonymous false\npassword_file %s\nacl_file %s\n" % (self.access.passwd, self.access.acl))
         log = open(os.path.join(self.dir, "mosquitto.log"), "a")
         self.proc = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=log)
         log.close()
+        with open(os.path.join(self.dir, "mosquitto.pid"), "w") as f:
+            f.write("%d\n" % self.proc.pid)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -53,6 +66,10 @@ class EmbeddedBroker:
         raise BrokerError("mosquitto did not open port %d" % self.port)
 
     def stop(self):
+        try:
+            os.remove(os.path.join(self.dir, "mosquitto.pid"))
+        except OSError:
+            pass
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -160,6 +160,42 @@ def cmd_token(args):
     return 0
 
 
+def cmd_device(args):
+    # Handheld logins on the embedded broker: the password is shown once, to
+    # go into the handheld's config.json (mqtt.user = device id).
+    import os
+
+    from gateway import config as C
+    from gateway.devices import DeviceRegistry
+    from gateway.mqtt_access import Access, AccessError
+
+    cfg, problems = C.load(args.config)
+    if problems:
+        print("config: " + "; ".join(problems), file=sys.stderr)
+        return 2
+    if cfg["mqtt"]["url"] and args.device_cmd != "list":
+        print("device: mqtt.url points at an external broker; create the login there (docs/protocol.md has the ACL)", file=sys.stderr)
+        return 2
+    access = Access(os.path.join(cfg["data_dir"], "broker"), cfg["mqtt"]["topic_prefix"])
+    access.prepare()
+    registry = DeviceRegistry(_store(args).engine, None, cfg["mqtt"]["topic_prefix"])
+    try:
+        if args.device_cmd == "add":
+            password = access.provision(args.dev)
+            registry.set_meta(args.dev, name=args.name, location=args.location)
+            print(json.dumps({"mqtt": {"user": args.dev, "password": password}}))
+        elif args.device_cmd == "revoke":
+            print("revoked" if access.revoke(args.dev) else "no login for %s" % args.dev)
+        else:
+            logins = set(access.users())
+            for d in registry.list():
+                print("%-20s %-8s %s" % (d["dev"], d.get("state") or "-", "login" if d["dev"] in logins else "no login"))
+    except AccessError as e:
+        print("device: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_db_upgrade(args):
     # Store() migrates on open; this is the explicit form for operators.
     store = _store(args)
@@ -227,6 +263,18 @@ def build_parser():
     tr.add_argument("name")
     tksub.add_parser("list", help="list tokens (names and roles, never the tokens)")
     tk.set_defaults(func=cmd_token)
+
+    dv = sub.add_parser("device", help="handhelds: MQTT logins on the embedded broker (per device, topic ACLs)")
+    dv.add_argument("--config", help="TOML configuration file")
+    dvsub = dv.add_subparsers(dest="device_cmd", required=True)
+    da = dvsub.add_parser("add", help="register a handheld and print its MQTT login (shown once)")
+    da.add_argument("dev", help="device id, e.g. hh0a1b2c3d4e5f")
+    da.add_argument("--name")
+    da.add_argument("--location")
+    dr = dvsub.add_parser("revoke", help="remove a handheld's MQTT login")
+    dr.add_argument("dev")
+    dvsub.add_parser("list", help="handhelds the gateway knows, with their login state")
+    dv.set_defaults(func=cmd_device)
 
     db = sub.add_parser("db", help="database")
     db.add_argument("--config", help="TOML configuration file (its database)")

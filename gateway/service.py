@@ -10,6 +10,7 @@ import time
 
 from gateway import config as C
 from gateway.broker import EmbeddedBroker
+from gateway.mqtt_access import Access
 from gateway.ingest import Ingest
 from gateway.store import Store
 from gateway.api import create_app
@@ -31,14 +32,19 @@ class Gateway:
         cfg = self.cfg
         os.makedirs(cfg["data_dir"], exist_ok=True)
         host, port, tls = C.broker_address(cfg)
+        m = cfg["mqtt"]
+        user, password = m["user"], m["password"]
+        self.access = None
         if host is None:
-            self.broker = EmbeddedBroker(cfg["data_dir"], port).start()
+            # The embedded broker: per-device logins and topic ACLs from the start.
+            self.access = Access(os.path.join(cfg["data_dir"], "broker"), m["topic_prefix"])
+            user, password = self.access.prepare()
+            self.broker = EmbeddedBroker(cfg["data_dir"], port, access=self.access).start()
             host, port = "127.0.0.1", self.broker.port
         self.host, self.port = host, port
         self.store = Store(C.database_url(cfg))
-        m = cfg["mqtt"]
         self.tracer = Tracer(expiry_warn_days=cfg["trace"]["expiry_warn_days"])
-        self.ingest = Ingest(self.store, host, port, m["topic_prefix"], m["user"], m["password"], m["max_payload"],
+        self.ingest = Ingest(self.store, host, port, m["topic_prefix"], user, password, m["max_payload"],
                              tracer=self.tracer)
         # Config pushes and commands go out through the ingest's connection;
         # retained configs are published again on every (re)connect, since a
@@ -51,6 +57,13 @@ class Gateway:
         self.api = ApiServer(create_app(self.store, self.registry, tracer=self.tracer), cfg["api"]["host"], cfg["api"]["port"]).start()
         self.admin_token_file = first_admin_token(self.store.engine, cfg["data_dir"])
         return self
+
+    def provision(self, dev, **meta):
+        """Register a handheld and give it an MQTT login on the embedded
+        broker -> its password (None with an external broker: its logins
+        are managed there)."""
+        self.registry.set_meta(dev, **meta)
+        return self.access.provision(dev) if self.access else None
 
     def stop(self):
         if getattr(self, "api", None):
@@ -116,9 +129,12 @@ def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
     if handhelds:
         from gateway.sim import handhelds as H
 
+        # each simulated handheld gets its own login, as a real one would
+        credentials = {dev: gw.provision(dev) for dev in H.device_ids(handhelds)}
+
         def simulate():
             summary = H.run(count=handhelds, broker="%s:%d" % (gw.host, gw.port), per_device=scans, rate=rate,
-                            root=os.path.join(cfg["data_dir"], "handhelds"))
+                            root=os.path.join(cfg["data_dir"], "handhelds"), credentials=credentials)
             out("simulated handhelds: %s" % summary)
 
         sim = threading.Thread(target=simulate, daemon=True)

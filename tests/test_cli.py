@@ -77,3 +77,28 @@ def test_station_demo_reports_verdicts_in_chinese():
 def test_station_reads_scans_from_stdin():
     p = cli("station", "--today", TODAY, stdin="81234567890123456789\n+A123BJC5D6E71H\n")
     assert p.stdout.splitlines()[0].startswith("OK ") and "BAD" in p.stdout
+
+
+def test_device_logins_and_tokens_from_the_command_line(tmp_path):
+    import os
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "gateway.cli", *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=dict(os.environ, PYTHONPATH=ROOT), timeout=120)
+
+    added = run("device", "add", "hh0a1b2c3d4e5f", "--location", "ward-3")
+    assert added.returncode == 0, added.stderr
+    login = json.loads(added.stdout)["mqtt"]
+    assert login["user"] == "hh0a1b2c3d4e5f" and len(login["password"]) >= 20
+    passwd = tmp_path / "data" / "broker" / "passwd"
+    assert "hh0a1b2c3d4e5f:" in passwd.read_text() and login["password"] not in passwd.read_text()  # a hash only
+    assert passwd.stat().st_mode & 0o077 == 0
+    assert "login" in run("device", "list").stdout
+    bad = run("device", "add", "no spaces allowed")
+    assert bad.returncode == 1 and "device id" in bad.stderr
+    assert run("device", "revoke", "hh0a1b2c3d4e5f").stdout.strip() == "revoked"
+    assert "hh0a1b2c3d4e5f:" not in passwd.read_text()
+    token = run("token", "create", "erp", "--role", "reader").stdout.strip()
+    assert len(token) >= 40
+    assert "erp" in run("token", "list").stdout and token not in run("token", "list").stdout
+    assert run("token", "create", "x", "--role", "root").returncode == 2  # argparse refuses the role

@@ -32,10 +32,14 @@ def gateway(tmp_path):
 
 class Device:
     # A plain MQTT client posing as a handheld, to send exact payloads.
-    def __init__(self, port, dev="hhtest0001"):
+    def __init__(self, gateway, dev="hhtest0001", password=None):
+        # logs in as the device, with the password the gateway gave it
+        port = gateway.port
+        password = password or gateway.provision(dev)
         self.dev = dev
         self.answers = []
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=dev)
+        self.c.username_pw_set(dev, password)
         self.c.on_message = lambda c, u, m: self.answers.append(json.loads(m.payload))
         self.c.connect("127.0.0.1", port)
         self.c.subscribe("udi/v1/dev/%s/answer" % dev, 1)
@@ -62,7 +66,9 @@ class Device:
 
 
 def test_handhelds_running_the_firmware_are_stored_once_and_answered(gateway):
-    summary = handhelds.run(count=3, broker="%s:%d" % (gateway.host, gateway.port), per_device=12, rate=30, per_vm=3)
+    creds = {dev: gateway.provision(dev) for dev in handhelds.device_ids(3, per_vm=3)}
+    summary = handhelds.run(count=3, broker="%s:%d" % (gateway.host, gateway.port), per_device=12, rate=30, per_vm=3,
+                            credentials=creds)
     assert summary["errors"] == [] and summary["undelivered"] == 0
     deadline = time.time() + 10
     while gateway.store.count_scans() < summary["scans"] and time.time() < deadline:
@@ -76,7 +82,7 @@ def test_handhelds_running_the_firmware_are_stored_once_and_answered(gateway):
 
 
 def test_redelivery_is_stored_once_and_answered_again(gateway):
-    d = Device(gateway.port)
+    d = Device(gateway)
     try:
         d.scan(7)
         d.scan(7)
@@ -94,7 +100,7 @@ def test_redelivery_is_stored_once_and_answered_again(gateway):
 
 
 def test_bad_payloads_are_recorded_and_never_stop_ingest(gateway):
-    d = Device(gateway.port)
+    d = Device(gateway)
     try:
         d.send(b"\xff\xfe not json")
         d.send("[1, 2, 3]")
@@ -129,7 +135,7 @@ def test_config_check_explains_problems(tmp_path):
 
 
 def test_a_unit_used_twice_gets_a_bad_answer_and_an_alert(gateway):
-    d = Device(gateway.port)
+    d = Device(gateway)
     try:
         d.scan(1, mode="use")
         d.scan(2, mode="use")
@@ -160,12 +166,11 @@ def test_the_api_runs_with_the_gateway_and_a_first_admin_token(gateway):
 
 
 def test_config_push_and_command_result_through_the_broker(gateway):
-    d = Device(gateway.port, dev="hhcfg0001")
+    d = Device(gateway, dev="hhcfg0001")
     got = []
     d.c.message_callback_add("udi/v1/dev/hhcfg0001/cmd", lambda c, u, m: got.append(json.loads(m.payload)))
     d.c.subscribe("udi/v1/dev/hhcfg0001/cmd", 1)
     try:
-        gateway.registry.set_meta("hhcfg0001", name="ward 3 handheld")
         cid = gateway.registry.send_command("hhcfg0001", "status", {})
         deadline = time.time() + 5
         while not got and time.time() < deadline:
@@ -178,3 +183,35 @@ def test_config_push_and_command_result_through_the_broker(gateway):
         assert gateway.registry.command(cid)["ok"] is True
     finally:
         d.close()
+
+
+def test_each_handheld_reaches_only_its_own_topics(gateway):
+    a = Device(gateway, dev="hhacl0001")
+    b = Device(gateway, dev="hhacl0002")
+    try:
+        # a subscribes to b's answers, but the broker delivers it none of them
+        seen = []
+        a.c.message_callback_add("udi/v1/dev/hhacl0002/#", lambda c, u, m: seen.append(m.topic))
+        a.c.subscribe("udi/v1/dev/hhacl0002/#", 1)
+        time.sleep(0.2)
+        # a cannot post scans as b: the broker drops them, nothing is stored
+        a.send({"v": 1, "dev": "hhacl0002", "boot": 1, "seq": 1, "raw": SCAN, "mode": "receive"},
+               topic="udi/v1/dev/hhacl0002/scan")
+        b.scan(2)  # b's own scan arrives
+        assert [x["seq"] for x in b.wait(1)] == [2]
+        time.sleep(0.3)
+        assert [(r["dev"], r["seq"]) for r in gateway.store.scans()] == [("hhacl0002", 2)]
+        assert seen == []
+    finally:
+        a.close()
+        b.close()
+    # anonymous or wrong-password clients are refused
+    for user, password in ((None, None), ("hhacl0001", "wrong")):
+        c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="intruder")
+        if user:
+            c.username_pw_set(user, password)
+        with pytest.raises(Exception):
+            c.connect("127.0.0.1", gateway.port)
+            rc = c.loop(2)
+            assert c.is_connected() and rc == 0
+            raise AssertionError("connected")  # pragma: no cover

@@ -18,8 +18,15 @@ def generated_codes(n=500):
     return [c for c in corpus.make(n, seed=5) if c.startswith("]d2") or c[:1] == "8"]
 
 
+def device_ids(count, per_vm=50):
+    # The ids the simulated handhelds take (mp/handhelds.py names them so).
+    return ["sim%02d%04d" % (i // per_vm, i % per_vm) for i in range(count)]
+
+
 def run(count=3, broker="127.0.0.1:1883", codes=None, per_device=20, rate=5.0, root=None, heap="64M", per_vm=50,
-        user=None, password=None, timeout_s=600):
+        user=None, password=None, timeout_s=600, credentials=None):
+    # credentials: {device id: password} for per-device logins (the
+    # gateway's embedded broker); else one user/password, or anonymous.
     host, _, port = broker.rpartition(":")
     root = os.path.abspath(root or tempfile.mkdtemp(prefix="udi-handhelds-"))
     os.makedirs(root, exist_ok=True)
@@ -38,6 +45,7 @@ def run(count=3, broker="127.0.0.1:1883", codes=None, per_device=20, rate=5.0, r
             "codes": os.path.abspath(codes_file), "config": config, "per_device": per_device,
             "interval_s": 1.0 / rate if rate > 0 else 0, "root": os.path.abspath(root), "drain_timeout_s": 60,
             "user": user, "password": password,
+            "credentials": {d: (credentials or {}).get(d) for d in device_ids(count, per_vm)[start:start + n]},
         }
         argf = os.path.join(root, "vm%d.json" % (start // per_vm))
         with open(argf, "w") as f:

@@ -50,7 +50,11 @@ async def main(args):
         s["engine"]["kind"] = "line"
         s["mqtt"]["host"] = args["host"]
         s["mqtt"]["port"] = args["port"]
-        if args.get("user"):
+        creds = args.get("credentials") or {}
+        if creds.get(dev):
+            s["mqtt"]["user"] = dev  # per-device login: the broker's ACL keys on it
+            s["mqtt"]["password"] = creds[dev]
+        elif args.get("user"):
             s["mqtt"]["user"] = args["user"]
             s["mqtt"]["password"] = args.get("password")
         h = app.Handheld(s, SimBoard(dev), root, dev)

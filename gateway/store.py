@@ -7,7 +7,7 @@ import time
 
 import orjson
 
-from sqlalchemy import create_engine, event, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from gateway import migrate
@@ -45,10 +45,8 @@ class Store:
         out = [None] * len(rows)
         with self.engine.begin() as c:
             existing = {}
-            for i in range(0, len(keys), 300):
-                chunk = keys[i : i + 300]
-                q = select(scans).where(tuple_(scans.c.dev, scans.c.boot, scans.c.seq).in_(chunk))
-                for r in c.execute(q).mappings():
+            for q, params in identity_lookup(keys):
+                for r in c.execute(q, params).mappings():
                     existing[(r["dev"], r["boot"], r["seq"])] = dict(r)
             fresh = []
             for i, (key, row) in enumerate(zip(keys, rows)):
@@ -110,6 +108,39 @@ class Store:
     def devices(self):
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(select(devices).order_by(devices.c.dev)).mappings()]
+
+
+IDENTITY_CHUNK = 64
+
+
+def _identity_query(n):
+    # SELECT … WHERE (dev, boot, seq) = key_0 OR … key_n-1, written as OR
+    # terms so that SQLite uses the unique index for each (a row-value IN
+    # scans the whole table), with a fixed shape per n so that it is
+    # compiled once.
+    terms = [and_(scans.c.dev == bindparam("d%d" % i), scans.c.boot == bindparam("b%d" % i),
+                  scans.c.seq == bindparam("s%d" % i)) for i in range(n)]
+    return select(scans).where(or_(*terms))
+
+
+_IDENTITY_QUERIES = {}
+
+
+def identity_lookup(keys):
+    # -> [(query, params)] finding the stored scans among `keys`; chunks are
+    # padded with their last key to one of two fixed sizes.
+    out = []
+    for i in range(0, len(keys), IDENTITY_CHUNK):
+        chunk = list(keys[i:i + IDENTITY_CHUNK])
+        n = 8 if len(chunk) <= 8 else IDENTITY_CHUNK
+        chunk += [chunk[-1]] * (n - len(chunk))
+        if n not in _IDENTITY_QUERIES:
+            _IDENTITY_QUERIES[n] = _identity_query(n)
+        params = {}
+        for j, (dev, boot, seq) in enumerate(chunk):
+            params["d%d" % j], params["b%d" % j], params["s%d" % j] = dev, boot, seq
+        out.append((_IDENTITY_QUERIES[n], params))
+    return out
 
 
 def _json_dumps(value):

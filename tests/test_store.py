@@ -51,3 +51,17 @@ def test_rejects_and_devices(store):
     store.device_seen("hh3", state="offline")
     d = store.devices()
     assert len(d) == 1 and d[0]["state"] == "offline" and d[0]["fw"] == "1.0.0" and d[0]["boot"] == 4
+
+
+def test_redelivery_lookup_uses_the_index_not_a_table_scan(tmp_path):
+    # The batch's "stored already?" query runs for every batch: on a table of
+    # millions of scans it must be index lookups (SQLite scans the whole
+    # table for a row-value IN).
+    from gateway.store import identity_lookup
+
+    s = Store("sqlite:///" + str(tmp_path / "p.sqlite"))
+    (q, params), = identity_lookup([("hh1", 1, 1), ("hh1", 1, 2), ("hh2", 3, 9)])
+    with s.engine.connect() as c:
+        sql = str(q.params(params).compile(c, compile_kwargs={"literal_binds": True}))
+        plan = " | ".join(r[-1] for r in c.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+    assert "SCAN scans" not in plan and "USING INDEX" in plan, plan

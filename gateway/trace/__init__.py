@@ -11,11 +11,11 @@ like two uses an hour apart."""
 import datetime
 import time
 
-from sqlalchemy import bindparam, insert, select, tuple_, update
+from sqlalchemy import bindparam, insert, select, update
 
 from gateway.master.mapping import MappingIndex
 from gateway.master.quality import quality_issues
-from gateway.schema import agg_sessions, aggregations, alerts, blocks, items, movements, products, scans
+from gateway.schema import agg_sessions, aggregations, alerts, blocks, items, movements, products
 from gateway.trace import aggregation, rules, stock
 from gateway.trace.identity import item_key
 from gateway.trace.messages import describe
@@ -263,14 +263,3 @@ class Tracer:
             else:
                 conn.execute(update(agg_sessions).where(agg_sessions.c.dev == key[0], agg_sessions.c.session == key[1]).values(**fields))
 
-
-def scan_ids(conn, keys):
-    # (dev, boot, seq) -> scans.id for keys just stored.
-    out = {}
-    keys = list(keys)
-    for i in range(0, len(keys), 300):
-        q = select(scans.c.id, scans.c.dev, scans.c.boot, scans.c.seq).where(
-            tuple_(scans.c.dev, scans.c.boot, scans.c.seq).in_(keys[i:i + 300]))
-        for r in conn.execute(q):
-            out[(r[1], r[2], r[3])] = r[0]
-    return out

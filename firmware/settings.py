@@ -10,6 +10,9 @@ MODES = ("receive", "dispatch", "use", "aggregate", "verify")
 ENGINES = ("gm65", "ssi", "line")
 # Keys the gateway may change over MQTT (config topic); pins and Wi-Fi stay local.
 REMOTE = ("mode", "operator", "location", "dup_window_ms", "heartbeat_s", "aggregate_order", "feedback")
+# Whole-number settings and their least value (a heartbeat of 0 s would spin
+# the heartbeat loop; a watchdog under a second would reset a busy handheld).
+MINIMUM = {"dup_window_ms": 0, "heartbeat_s": 1, "watchdog_ms": 1000, "long_press_ms": 100}
 
 
 def load(path="config.json", defaults=None):
@@ -41,9 +44,9 @@ def validate(s):
     eng = s.get("engine") or {}
     if eng.get("kind") not in ENGINES:
         problems.append("bad_engine_kind")
-    for key in ("dup_window_ms", "heartbeat_s", "watchdog_ms", "long_press_ms"):
+    for key in MINIMUM:
         v = s.get(key)
-        if not isinstance(v, int) or v < 0:
+        if not isinstance(v, int) or isinstance(v, bool) or v < MINIMUM[key]:
             problems.append("bad_" + key)
     if s.get("aggregate_order") not in ("children_first", "parent_first"):
         problems.append("bad_aggregate_order")

@@ -149,7 +149,7 @@ def test_concurrent_pushes_never_share_a_rev(registry, clients):
 
 def test_a_bad_setting_is_refused_and_nothing_published(registry, clients):
     sub = clients("watcher").subscribe("udi/v1/dev/+/config")
-    for bad in ({"volume": 3}, {"mode": "sell"}, {"heartbeat_s": "60"}, [("mode", "use")]):
+    for bad in ({"volume": 3}, {"mode": "sell"}, {"heartbeat_s": "60"}, {"heartbeat_s": 0}, [("mode", "use")]):
         with pytest.raises(ValueError):
             registry.push_config("hh1", bad)
     with pytest.raises(D.UnknownDevice):

@@ -59,8 +59,7 @@ def pack(engine: EngineDep, _: Operator, body: PackIn, t: Annotated[Tracer, Depe
     with engine.begin() as c:
         batch = t.batch(c, today)
         found = aggregation.pack(batch, pres, kids, body.source)
-        if any(f[1] for f in found):
-            c.rollback()
+        if any(f[1] for f in found):  # leaving the block by the exception rolls back
             raise unprocessable(["body"], "; ".join("%s: %s" % (f[0], f[3] or describe(f[0], "en")) for f in found if f[1]))
         t.record(c, batch, {})
     return {"parent": item_key(pres), "packed": len(kids), "findings": findings_out(found)}

@@ -283,8 +283,12 @@ def build_parser():
     db.set_defaults(func=cmd_db_upgrade)
 
     from gateway.master.cli import add_commands
+    from gateway.printing.render import add_cli as add_render
+    from gateway.sim.printer import add_cli as add_sim_printer
 
     add_commands(sub, _db_url)
+    add_render(sub)
+    add_sim_printer(simsub)
     return p
 
 

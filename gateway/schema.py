@@ -234,3 +234,78 @@ api_tokens = Table(
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
 )
+
+# --- label printing (gateway.printing) ---------------------------------------------
+
+printers = Table(
+    "printers", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("uri", String(256), nullable=False),  # tcp://host:9100, usb:SERIAL, serial:/dev/…, cups:queue
+    Column("dpi", Integer, nullable=False),
+    Column("ips", Float, nullable=False),  # rated speed, inches per second
+    Column("info", JSON),  # ~HI: model, firmware
+    Column("state", JSON),  # last ~HS / ~HQES reading
+    Column("updated_at", Float, nullable=False),
+)
+
+# Where serials come from: one pool per (DI, lot) — or per DI when lot is
+# None — with its scheme (sequential / random / list).
+serial_pools = Table(
+    "serial_pools", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("di", String(64), nullable=False),
+    Column("lot", String(64), nullable=False),  # "" = one pool for every lot of the DI
+    Column("scheme", String(16), nullable=False),
+    Column("params", JSON, nullable=False),  # width, prefix, length, alphabet …
+    Column("next_value", Integer, nullable=False),  # sequential: the next number to give out
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("di", "lot", name="uq_serial_pool"),
+)
+
+# Every serial ever given out (or imported into a list pool).  Unique per DI:
+# a GTIN + serial names one item for ever, whatever the lot.
+serials = Table(
+    "serials", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pool_id", Integer, ForeignKey("serial_pools.id"), nullable=False, index=True),
+    Column("di", String(64), nullable=False),
+    Column("serial", String(64), nullable=False),
+    Column("lot", String(64)),
+    Column("state", String(12), nullable=False, index=True),  # available (lists) / allocated / sent / printed / verified / failed / voided
+    Column("job_id", Integer, index=True),
+    Column("label_no", Integer),  # position in its job
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("di", "serial", name="uq_serial_once"),
+)
+
+print_jobs = Table(
+    "print_jobs", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("di", String(64), nullable=False),  # the package level being printed
+    Column("template", String(64), nullable=False),
+    Column("printer", String(64), nullable=False),
+    Column("lot", String(64)),
+    Column("production_date", String(10)),
+    Column("expiry", String(10)),
+    Column("quantity", Integer, nullable=False),
+    Column("fields", JSON),  # further template fields (names, 注册证编号 …)
+    Column("state", String(12), nullable=False),  # created / running / paused / held / cancelled / done / failed
+    Column("reason", Text),  # why held / failed
+    Column("counts", JSON),  # printed, voided, in_printer …
+    Column("reconciliation", JSON),  # ledger vs the printer's counter at the end
+    Column("created_by", String(64)),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Who did what to which label and why (reprints, voids, holds, resumes).
+print_audit = Table(
+    "print_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, index=True),
+    Column("serial_id", Integer),
+    Column("action", String(24), nullable=False),
+    Column("actor", String(64)),
+    Column("detail", Text),
+    Column("at", Float, nullable=False),
+)

@@ -11,7 +11,9 @@ EXTRAS="[sim]"
 [ "${1:-}" = "--test" ] && EXTRAS="[test]"
 
 # System packages (Debian).
-APT_PACKAGES=(mosquitto postgresql)  # the real MQTT broker; PostgreSQL for the storage tests and real deployments
+# mosquitto: the real MQTT broker; postgresql: storage tests and real deployments;
+# libusb-1.0-0: USB printers; fonts-arphic-gbsn00lp: Chinese text in label previews.
+APT_PACKAGES=(mosquitto postgresql libusb-1.0-0 fonts-arphic-gbsn00lp)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,0 +1,461 @@
+"""Print jobs: create, start, pause, resume, cancel; stream labels to the
+printer with a bounded look-ahead so that it never waits; track every label
+through the serial ledger; hold on a printer fault and reconcile at the end.
+
+How a label is accounted for (the printer's own counter is the truth):
+- its serial is allocated and committed before its ZPL leaves the gateway
+  (ledger: allocated), then marked sent once the bytes are written;
+- printed = the printer's label counter (odometer.total_label_count) minus its value at
+  the job's start; the first `printed` sent labels are marked printed, in
+  order (a printer prints its buffer first in, first out);
+- on a fault (paper/ribbon out, head open, pause, no answer) the job holds:
+  nothing more is sent.  The operator fixes the printer and resumes; the
+  gateway lets the printer empty its buffer, reads the counter again, and
+  any label that was sent but not printed (a printer that lost its buffer,
+  ~JA) is voided — its serial is never printed, a new one is allocated.
+  No serial is skipped silently, none is printed twice."""
+
+import logging
+import threading
+import time
+
+from sqlalchemy import insert, select, update
+
+from gateway.printing import status as S
+from gateway.printing import templates as T
+from gateway.printing.ledger import Ledger, audit
+from gateway.printing.transports import PrinterError, open_printer
+from gateway.schema import print_jobs, printers, products, serials
+from udi_codes.checkchars import gs1_mod10
+
+log = logging.getLogger("udi_edge.printing")
+
+ACTIVE = ("running", "held", "paused")
+FINAL = ("done", "cancelled", "failed")
+
+
+class JobError(ValueError):
+    def __init__(self, problems):
+        super().__init__("; ".join("%s: %s" % (p.get("field") or "-", p["message"]) for p in problems))
+        self.problems = problems
+
+
+def problem(field, rule, message):
+    return {"field": field, "rule": rule, "message": message}
+
+
+# --- what goes on each label ---------------------------------------------------------
+
+DI_TYPES = ("gtin14", "ma_di", "hibc_primary")  # template fields that take the job's DI
+UNIQUE_TYPES = {"serial": "serial", "drug20": "drug20", "sscc18": "sscc"}  # a new value on every label
+
+
+def label_plan(product, job, tpl):
+    """The template fields every label of the job shares, and the field that
+    changes per label -> (fields, (field name, kind) or None).
+
+    The PI elements are those the product's master record declares (UDID
+    scbssfbh* -> lot / serial / production date / expiry); without a master
+    record, those the job gives.  A case label takes the next-lower level
+    and its quantity from the packaging chain."""
+    fields = dict(job.get("fields") or {})
+    fields.pop("sscc_prefix", None)
+    if product:
+        if product.get("contains_di"):
+            fields.setdefault("content", product["contains_di"])
+            fields.setdefault("count", product.get("contains_qty"))
+        fields.setdefault("product_name", product.get("name"))
+        fields.setdefault("reg_no", product.get("reg_no"))
+    for name, spec in tpl.fields.items():
+        if spec.get("type") in DI_TYPES and name not in fields:
+            fields[name] = job["di"]
+    for name, flag, _what in DECLARED:
+        wanted = bool(product.get(flag)) if product else job.get(name) is not None
+        if wanted and name in tpl.fields:
+            fields[name] = job.get(name)
+    unique = None
+    for name, spec in tpl.fields.items():
+        kind = UNIQUE_TYPES.get(spec.get("type"))
+        if kind is None:
+            continue
+        if kind == "serial" and product is not None and not product.get("pi_serial"):
+            continue  # the master says this product's PI has no serial
+        if kind == "serial" and product is None and not spec.get("required"):
+            continue
+        unique = (name, kind)
+    fields = {k: v for k, v in fields.items() if v is not None and k in tpl.fields}
+    return fields, unique
+
+
+DECLARED = (("lot", "pi_lot", "a batch/lot number"), ("production_date", "pi_mfg", "a production date"),
+            ("expiry", "pi_expiry", "an expiry date"))
+
+
+def declared_missing(product, job):
+    # The master record declares a PI element the job does not give.
+    if not product:
+        return []
+    return [problem(name, "pi_declared", "the product's master record (UDID) declares %s in its PI; the job has none" % what)
+            for name, flag, what in DECLARED if product.get(flag) and not job.get(name)]
+
+
+def sscc_pool(job):
+    # SSCCs: extension digit + GS1 company prefix (job field sscc_prefix),
+    # a serial reference from the ledger, the check digit.
+    prefix = str((job.get("fields") or {}).get("sscc_prefix") or "")
+    if not prefix.isdigit() or not 8 <= len(prefix) <= 12:
+        raise JobError([problem("sscc_prefix", "sscc_prefix",
+                                "a case label needs sscc_prefix: extension digit + GS1 company prefix, 8-12 digits")])
+    return "sscc:" + prefix, 17 - len(prefix)
+
+
+def unique_values(ledger, job, unique, n, job_id, label_no):
+    # n per-label values, allocated durably -> [(serial id, value)].
+    name, kind = unique
+    if kind == "sscc":
+        pool_di, width = sscc_pool(job)
+        ledger.pool(pool_di, None, "sequential", {"width": width, "start": 1})
+        out = []
+        for sid, ref in ledger.allocate(pool_di, None, n, job_id, label_no):
+            body = pool_di[5:] + ref
+            out.append((sid, body + str(gs1_mod10(body))))
+        return out
+    return ledger.allocate(job["di"], job.get("lot"), n, job_id, label_no)
+
+
+class PrintJobs:
+    """The gateway's print jobs; one runner thread per running job."""
+
+    def __init__(self, engine, lookahead=4, poll_s=0.2, opener=open_printer, today=None):
+        self.engine = engine
+        self.ledger = Ledger(engine)
+        self.lookahead = lookahead  # labels in the printer's buffer at most: it never waits, a fault strands few
+        self.poll_s = poll_s
+        self.opener = opener
+        self.today = today
+        self.runners = {}
+        self.lock = threading.Lock()
+
+    # --- printers ----------------------------------------------------------------------
+
+    def add_printer(self, name, uri, dpi, ips):
+        if dpi not in (203, 300, 600):
+            raise JobError([problem("dpi", "dpi", "dpi must be 203, 300 or 600, got %r" % (dpi,))])
+        if not (isinstance(ips, (int, float)) and 1 <= ips <= 14):
+            raise JobError([problem("ips", "speed", "rated speed must be 1-14 inches per second, got %r" % (ips,))])
+        row = {"name": name, "uri": uri, "dpi": dpi, "ips": float(ips), "updated_at": time.time()}
+        with self.engine.begin() as c:
+            if c.execute(update(printers).where(printers.c.name == name).values(**row)).rowcount == 0:
+                c.execute(insert(printers).values(**row))
+        return row
+
+    def printer(self, name):
+        with self.engine.connect() as c:
+            r = c.execute(select(printers).where(printers.c.name == name)).mappings().first()
+        return dict(r) if r else None
+
+    # --- jobs --------------------------------------------------------------------------
+
+    def create(self, di, template, printer, quantity, lot=None, production_date=None, expiry=None, fields=None, actor=None):
+        """A job, checked before anything is printed: the template exists and
+        supports the printer's dpi, and a sample label passes every template
+        and code-engine rule (print profile).  -> the job row, or JobError
+        naming each field and rule."""
+        problems = []
+        prn = self.printer(printer)
+        if prn is None:
+            problems.append(problem("printer", "unknown_printer", "no printer named %r" % printer))
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 1_000_000:
+            problems.append(problem("quantity", "quantity", "quantity must be 1-1,000,000 labels"))
+        try:
+            tpl = T.load(template)
+        except (T.TemplateError, OSError) as e:
+            problems.append(problem("template", "unknown_template", str(e)))
+            tpl = None
+        job = {"di": di, "template": template, "printer": printer, "quantity": quantity, "lot": lot,
+               "production_date": production_date, "expiry": expiry, "fields": fields or {}}
+        if tpl is not None and prn is not None:
+            problems += self._sample_problems(tpl, prn, job)
+        if problems:
+            raise JobError(problems)
+        now = time.time()
+        row = dict(job, state="created", counts={"printed": 0, "sent": 0, "voided": 0}, created_by=actor,
+                   created_at=now, updated_at=now)
+        with self.engine.begin() as c:
+            row["id"] = c.execute(insert(print_jobs).values(**row)).inserted_primary_key[0]
+            audit(c, row["id"], None, "create", actor, "%d × %s on %s" % (quantity, template, printer))
+        return row
+
+    def _sample_problems(self, tpl, prn, job):
+        product = self._product(job["di"])
+        missing = declared_missing(product, job)
+        if missing:
+            return missing
+        fields, unique = label_plan(product, job, tpl)
+        if unique is not None:
+            name, kind = unique
+            if kind == "sscc":
+                try:
+                    fields[name] = _sample_sscc(job)
+                except JobError as e:
+                    return e.problems
+            else:
+                fields[name] = {"serial": "SAMPLE1", "drug20": "81234567890123456789"}[kind]
+        return tpl.check(fields, prn["dpi"], self.today)
+
+    def _product(self, di):
+        with self.engine.connect() as c:
+            r = c.execute(select(products).where(products.c.di == di)).mappings().first()
+        return dict(r) if r else None
+
+    def get(self, job_id):
+        with self.engine.connect() as c:
+            r = c.execute(select(print_jobs).where(print_jobs.c.id == job_id)).mappings().first()
+        if r is None:
+            return None
+        job = dict(r)
+        job["serials"] = self.ledger.counts(job_id)
+        return job
+
+    def start(self, job_id, actor=None):
+        job = self._job(job_id, ("created", "paused", "held"))
+        self._set(job_id, state="running", reason=None)
+        with self.engine.begin() as c:
+            audit(c, job_id, None, "start" if job["state"] == "created" else "resume", actor, None)
+        runner = Runner(self, job_id)
+        with self.lock:
+            old = self.runners.get(job_id)
+            if old is not None and old.is_alive():
+                old.wake()
+                return self.get(job_id)
+            self.runners[job_id] = runner
+        runner.start()
+        return self.get(job_id)
+
+    resume = start  # the operator's "go on" after a hold or a pause
+
+    def pause(self, job_id, actor=None):
+        self._job(job_id, ("running", "held"))
+        self._set(job_id, state="paused", reason="paused by %s" % (actor or "operator"))
+        with self.engine.begin() as c:
+            audit(c, job_id, None, "pause", actor, None)
+        return self.get(job_id)
+
+    def cancel(self, job_id, actor=None):
+        job = self._job(job_id, ("created", "running", "held", "paused"))
+        with self.lock:
+            runner = self.runners.get(job_id)
+        self._set(job_id, state="cancelling" if runner and runner.is_alive() else "cancelled",
+                  reason="cancelled by %s" % (actor or "operator"))
+        with self.engine.begin() as c:
+            audit(c, job_id, None, "cancel", actor, None)
+        if runner is None or not runner.is_alive():
+            self._void_unprinted(job_id, "job cancelled before these were printed", actor)
+        else:
+            runner.wake()
+        return job
+
+    def wait(self, job_id, timeout=None):
+        with self.lock:
+            runner = self.runners.get(job_id)
+        if runner is not None:
+            runner.join(timeout)
+        return self.get(job_id)
+
+    def hold_all_after_restart(self):
+        # A gateway that stopped mid-job: its jobs hold until an operator
+        # resumes (the resume reconciles against the printer's counter).
+        with self.engine.begin() as c:
+            c.execute(update(print_jobs).where(print_jobs.c.state.in_(("running", "cancelling")))
+                      .values(state="held", reason="the gateway restarted during the job", updated_at=time.time()))
+
+    def _job(self, job_id, states):
+        job = self.get(job_id)
+        if job is None:
+            raise LookupError("no print job %d" % job_id)
+        if job["state"] not in states:
+            raise JobError([problem("state", "job_state", "job %d is %s; this needs %s" % (job_id, job["state"], " or ".join(states)))])
+        return job
+
+    def _set(self, job_id, **values):
+        values["updated_at"] = time.time()
+        with self.engine.begin() as c:
+            c.execute(update(print_jobs).where(print_jobs.c.id == job_id).values(**values))
+
+    def _void_unprinted(self, job_id, reason, actor=None):
+        with self.engine.begin() as c:
+            ids = [r[0] for r in c.execute(select(serials.c.id).where(
+                serials.c.job_id == job_id, serials.c.state.in_(("allocated", "sent"))))]
+            for sid in ids:
+                self.ledger.void(sid, reason, actor, c)
+        return len(ids)
+
+
+def _sample_sscc(job):
+    pool_di, width = sscc_pool(job)
+    body = pool_di[5:] + "0" * (width - 1) + "1"
+    return body + str(gs1_mod10(body))
+
+
+class Runner(threading.Thread):
+    """Streams one job to its printer (see the module docstring)."""
+
+    def __init__(self, jobs, job_id):
+        super().__init__(name="print-job-%d" % job_id, daemon=True)
+        self.jobs = jobs
+        self.job_id = job_id
+        self.event = threading.Event()
+
+    def wake(self):
+        self.event.set()
+
+    def run(self):
+        try:
+            self._run()
+        except _Stop:
+            pass  # the job's state says why
+        except Exception as e:  # a bug or a lost database: the job stops, visibly
+            log.exception("print job %d failed", self.job_id)
+            self.jobs._set(self.job_id, state="held", reason="internal error: %r" % (e,))
+
+    def _run(self):
+        jobs = self.jobs
+        job = jobs.get(self.job_id)
+        prn = jobs.printer(job["printer"])
+        tpl = T.load(job["template"])
+        fields, unique = label_plan(jobs._product(job["di"]), job, tpl)
+        counts = dict(job["counts"] or {})
+        try:
+            printer = jobs.opener(prn["uri"])
+        except PrinterError as e:
+            jobs._set(self.job_id, state="held", reason="printer: %s" % e)
+            return
+        try:
+            self._stream(printer, prn, tpl, fields, unique, counts)
+        finally:
+            printer.close()
+
+    def _stream(self, printer, prn, tpl, fields, unique, counts):
+        jobs = self.jobs
+        if "odometer_start" not in counts:
+            counts["odometer_start"] = self._odometer(printer)
+            counts["label_no"] = 0
+            jobs._set(self.job_id, counts=counts)
+        elif counts.get("needs_reconcile", True):
+            # a resume: let the printer empty its buffer, then trust its counter
+            self._drain(printer)
+            self._reconcile(printer, counts, lost_ok=True)
+        while True:
+            job = jobs.get(self.job_id)
+            if job["state"] == "cancelling":
+                printer.send(b"~JA")  # cancel what waits in the printer
+                self._drain(printer)
+                self._reconcile(printer, counts, lost_ok=True)
+                jobs._void_unprinted(self.job_id, "job cancelled before these were printed")
+                jobs._set(self.job_id, state="cancelled", counts=counts)
+                return
+            if job["state"] != "running":  # paused / held by someone: stop sending, keep counting
+                self._reconcile(printer, counts)
+                counts["needs_reconcile"] = True
+                jobs._set(self.job_id, counts=counts)
+                return
+            state = S.poll(printer, timeout=2.0)
+            self._reconcile(printer, counts)
+            if not state.ready:  # a full buffer is only back-pressure; ready says so
+                counts["needs_reconcile"] = True
+                jobs._set(self.job_id, state="held", reason="printer: " + ", ".join(state.faults), counts=counts)
+                with jobs.engine.begin() as c:
+                    audit(c, self.job_id, None, "hold", None, ", ".join(state.faults))
+                return
+            if counts["printed"] >= job["quantity"]:
+                self._finish(printer, counts, job)
+                return
+            in_printer = counts["sent"] - counts["printed"]
+            room = min(jobs.lookahead - in_printer, job["quantity"] - counts["printed"] - in_printer)
+            if room > 0:
+                self._send(printer, prn, tpl, fields, unique, counts, room, job)
+            self.event.wait(jobs.poll_s)
+            self.event.clear()
+
+    def _send(self, printer, prn, tpl, fields, unique, counts, n, job):
+        jobs = self.jobs
+        if unique is not None:
+            allocated = unique_values(jobs.ledger, job, unique, n, self.job_id, counts["label_no"])
+        else:
+            allocated = [(None, None)] * n
+        for sid, value in allocated:
+            f = dict(fields, **{unique[0]: value}) if unique is not None else fields
+            try:
+                zpl = tpl.render(f, prn["dpi"], jobs.today)
+                printer.send(zpl)
+            except T.TemplateError as e:
+                if sid is not None:
+                    jobs.ledger.void(sid, "label could not be rendered: %s" % e)
+                jobs._set(self.job_id, state="failed", reason="label %d: %s" % (counts["label_no"], e), counts=counts)
+                raise _Stop()
+            except PrinterError as e:
+                if sid is not None:
+                    # never reached the printer for sure? It may have: keep it sent; the counter decides
+                    jobs.ledger.mark([sid], "sent")
+                counts["sent"] += 1
+                counts["label_no"] += 1
+                jobs._set(self.job_id, state="held", reason="printer: %s" % e, counts=counts)
+                raise _Stop()
+            if sid is not None:
+                jobs.ledger.mark([sid], "sent")
+            counts["sent"] += 1
+            counts["label_no"] += 1
+        jobs._set(self.job_id, counts=counts)
+
+    def _odometer(self, printer):
+        # The printer's non-resettable label counter (SGD odometer.total_label_count).
+        return S.label_count(printer, timeout=2.0)
+
+    def _reconcile(self, printer, counts, lost_ok=False):
+        # printed so far = the printer's counter since the job began; mark
+        # that many sent labels printed, first in first out.
+        odo = self._odometer(printer)
+        if odo is None or counts.get("odometer_start") is None:
+            return
+        printed = odo - counts["odometer_start"]
+        with self.jobs.engine.begin() as c:
+            if printed > counts["printed"]:
+                ids = [r[0] for r in c.execute(select(serials.c.id).where(
+                    serials.c.job_id == self.job_id, serials.c.state == "sent").order_by(serials.c.label_no).limit(printed - counts["printed"]))]
+                self.jobs.ledger.mark(ids, "printed", c)
+            counts["printed"] = printed
+            if lost_ok and counts["sent"] > printed:
+                # sent, the printer's buffer is empty, not counted: never printed
+                lost = [r[0] for r in c.execute(select(serials.c.id).where(
+                    serials.c.job_id == self.job_id, serials.c.state == "sent"))]
+                for sid in lost:
+                    self.jobs.ledger.void(sid, "sent but not printed (the printer lost its buffer)", None, c)
+                counts["voided"] = counts.get("voided", 0) + (counts["sent"] - printed)
+                counts["sent"] = printed
+            counts["needs_reconcile"] = False
+
+    def _drain(self, printer, timeout=60.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = S.poll(printer, timeout=2.0)
+            if state.ready and state.idle:  # nothing buffered, no ^PQ batch still printing
+                return True
+            time.sleep(self.jobs.poll_s)
+        return False
+
+    def _finish(self, printer, counts, job):
+        odo = self._odometer(printer)
+        counts["reconciled"] = {
+            "quantity": job["quantity"], "printed_ledger": self.jobs.ledger.counts(self.job_id).get("printed", 0),
+            "printer_counter": None if odo is None else odo - counts["odometer_start"],
+        }
+        counts["reconciled"]["agrees"] = counts["reconciled"]["printed_ledger"] == counts["reconciled"]["printer_counter"] == job["quantity"]
+        self.jobs._set(self.job_id, state="done", counts=counts, reconciliation=counts["reconciled"])
+        with self.jobs.engine.begin() as c:
+            audit(c, self.job_id, None, "done", None, str(counts["reconciled"]))
+
+
+class _Stop(Exception):
+    pass
+
+

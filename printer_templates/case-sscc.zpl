@@ -1,0 +1,10 @@
+^XA
+{{setup}}
+^FO{{mm:5}},{{mm:3}}^A@N,{{mm:4}},{{mm:4}},{{font:cjk}}{{text:product_name}}
+^FO{{mm:5}},{{mm:10}}^A@N,{{mm:3}},{{mm:3}},{{font:cjk}}{{text:content_line}}
+^FO{{mm:5}},{{mm:15}}^A@N,{{mm:3}},{{mm:3}},{{font:cjk}}{{text:count_line}}
+^FO{{mm:5}},{{mm:20}}^A@N,{{mm:3.5}},{{mm:3.5}},{{font:cjk}}{{text:sscc_line}}
+^FO{{mm:0}},{{mm:27}}^GB{{mm:100}},1,2^FS
+{{barcode}}
+^FO{{mm:5}},{{mm:52}}^FB{{mm:90}},1,0,C,0^A0N,{{mm:3}},{{mm:2.5}}{{hri:1}}
+^XZ

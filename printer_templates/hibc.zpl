@@ -1,0 +1,9 @@
+^XA
+{{setup}}
+{{barcode}}
+^FO{{mm:20}},{{mm:2}}^A@N,{{mm:3}},{{mm:3}},{{font:cjk}}{{text:product_name}}
+^FO{{mm:20}},{{mm:7}}^A@N,{{mm:2.5}},{{mm:2.5}},{{font:cjk}}{{text:lot_line}}
+^FO{{mm:20}},{{mm:11}}^A@N,{{mm:2.5}},{{mm:2.5}},{{font:cjk}}{{text:expiry_line}}
+^FO{{mm:2}},{{mm:19}}^A0N,{{mm:2.4}},{{mm:1.9}}{{hri:1}}
+^FO{{mm:2}},{{mm:22.5}}^A0N,{{mm:2.4}},{{mm:1.9}}{{hri:2}}
+^XZ

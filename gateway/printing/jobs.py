@@ -342,9 +342,16 @@ class Runner(threading.Thread):
             counts["label_no"] = 0
             jobs._set(self.job_id, counts=counts)
         elif counts.get("needs_reconcile", True):
-            # a resume: let the printer empty its buffer, then trust its counter
-            self._drain(printer)
-            self._reconcile(printer, counts, lost_ok=True)
+            # A resume.  If the printer still holds every label sent and not
+            # yet counted, go on at once (it never waits); if it holds fewer
+            # (buffer cleared, power cycled), let it finish what it has and
+            # void the rest: their serials are never printed later.
+            self._reconcile(printer, counts)
+            state = S.poll(printer, timeout=2.0)
+            held = (state.formats_in_buffer or 0) + (state.labels_remaining or 0)
+            if not state.ready or held < counts["sent"] - counts["printed"]:
+                self._drain(printer)
+                self._reconcile(printer, counts, lost_ok=True)
         while True:
             job = jobs.get(self.job_id)
             if job["state"] == "cancelling":

@@ -191,6 +191,7 @@ class _Job:
         self.pause_after = pause_after
         self.png = None
         self.render_error = None
+        self.queued_at = time.monotonic()
 
 
 # -- PNG rendering ------------------------------------------------------------------------
@@ -396,6 +397,7 @@ class VirtualPrinter:
         self._seq = 0
 
         self.printed = []
+        self._feed_end = None  # when the last label left the head (continuous feed)
         self.labels_printed = 0
         self.print_length_in = 0.0
         self.user_labels = [0, 0]
@@ -788,7 +790,12 @@ class VirtualPrinter:
     def _print_one(self, job):
         # Called with the lock held; releases it while rendering and while the label moves.
         self._printing = job
-        deadline = time.monotonic() + job.length_in / self.ips
+        # The media moves mechanically: a label queued before the previous one
+        # finished starts the moment it did (continuous feed), whatever the
+        # host CPU's scheduling; an idle printer starts now.
+        now = time.monotonic()
+        start = self._feed_end if (self._feed_end is not None and job.queued_at <= self._feed_end and now - self._feed_end < 0.05) else now
+        deadline = start + job.length_in / self.ips
         if self.png_dir and job.png is None and job.render_error is None:
             self._cond.release()
             try:
@@ -807,6 +814,7 @@ class VirtualPrinter:
         self._printing = None
         if self._stopping:
             return
+        self._feed_end = None if aborted else deadline
         if aborted:
             self.labels_aborted += 1
             if self._cancel_after_label:

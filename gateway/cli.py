@@ -75,8 +75,11 @@ def cmd_run(args):
         for p in problems:
             print("config: " + p, file=sys.stderr)
         return 2
-    # Without a config file: the demo set-up, with simulated handhelds.
+    # Without a config file: the demo set-up, with simulated handhelds and
+    # the virtual printer.
     handhelds = args.handhelds if args.handhelds is not None else (cfg["demo"]["handhelds"] if args.config else 3)
+    if not args.config:
+        cfg["printing"]["virtual_printer"] = True
     service.run(cfg, handhelds=handhelds, scans=args.scans or cfg["demo"]["scans"], rate=cfg["demo"]["rate"],
                 seconds=args.seconds, out=lambda s: print(s, flush=True))
     return 0

@@ -18,7 +18,9 @@ DEFAULTS = {
         "max_payload": 16384,
     },
     "api": {"host": "127.0.0.1", "port": 8080},  # the HTTP API (and, later, the panel); port 0: any free port
-    "trace": {"expiry_warn_days": 30},  # expires_soon alerts this many days ahead
+    "trace": {"expiry_warn_days": 30},
+    # The demo's virtual ZPL printer (TCP 9100 protocol on a free port), registered as printer "virtual".
+    "printing": {"virtual_printer": False, "virtual_dpi": 300, "virtual_ips": 6.0},  # expires_soon alerts this many days ahead
     "demo": {"handhelds": 0, "scans": 20, "rate": 2.0},
 }
 
@@ -95,6 +97,13 @@ def check(cfg):
         problems.append("api.port: must be a TCP port number (0-65535; 0 = any free port), got %r" % (cfg["api"]["port"],))
     if not isinstance(cfg["api"]["host"], str) or not cfg["api"]["host"]:
         problems.append("api.host: must be an address to listen on, e.g. 127.0.0.1, got %r" % (cfg["api"]["host"],))
+    pr = cfg["printing"]
+    if not isinstance(pr["virtual_printer"], bool):
+        problems.append("printing.virtual_printer: must be true or false, got %r" % (pr["virtual_printer"],))
+    if pr["virtual_dpi"] not in (203, 300, 600):
+        problems.append("printing.virtual_dpi: must be 203, 300 or 600, got %r" % (pr["virtual_dpi"],))
+    if not isinstance(pr["virtual_ips"], (int, float)) or isinstance(pr["virtual_ips"], bool) or not 1 <= pr["virtual_ips"] <= 14:
+        problems.append("printing.virtual_ips: must be 1-14 inches per second, got %r" % (pr["virtual_ips"],))
     days = cfg["trace"].get("expiry_warn_days")
     if not isinstance(days, int) or isinstance(days, bool) or not 0 <= days <= 3650:
         problems.append("trace.expiry_warn_days: must be a whole number of days (0-3650), got %r" % (days,))

@@ -11,6 +11,8 @@ import time
 from gateway import config as C
 from gateway.broker import EmbeddedBroker
 from gateway.mqtt_access import Access
+from gateway.printing.jobs import PrintJobs
+from gateway.sim.printer import VirtualPrinter
 from gateway.ingest import Ingest
 from gateway.store import Store
 from gateway.api import create_app
@@ -54,7 +56,17 @@ class Gateway:
         self.ingest.start()
         if not self.ingest.connected.wait(10):
             raise RuntimeError("cannot reach the MQTT broker at %s:%d" % (host, port))
-        self.api = ApiServer(create_app(self.store, self.registry, tracer=self.tracer), cfg["api"]["host"], cfg["api"]["port"]).start()
+        # Print jobs that were running when the gateway stopped hold until an
+        # operator resumes them (the resume reconciles with the printer).
+        self.print_jobs = PrintJobs(self.store.engine)
+        self.print_jobs.hold_all_after_restart()
+        self.virtual_printer = None
+        if cfg["printing"]["virtual_printer"]:
+            self.virtual_printer = VirtualPrinter(port=0, dpi=cfg["printing"]["virtual_dpi"], ips=cfg["printing"]["virtual_ips"],
+                                                  png_dir=os.path.join(cfg["data_dir"], "virtual-printer")).start()
+            self.print_jobs.add_printer("virtual", self.virtual_printer.uri, cfg["printing"]["virtual_dpi"], cfg["printing"]["virtual_ips"])
+        self.api = ApiServer(create_app(self.store, self.registry, tracer=self.tracer, print_jobs=self.print_jobs),
+                             cfg["api"]["host"], cfg["api"]["port"]).start()
         self.admin_token_file = first_admin_token(self.store.engine, cfg["data_dir"])
         return self
 
@@ -68,6 +80,8 @@ class Gateway:
     def stop(self):
         if getattr(self, "api", None):
             self.api.stop()
+        if getattr(self, "virtual_printer", None):
+            self.virtual_printer.stop()
         if self.ingest:
             self.ingest.stop()
         if self.broker:
@@ -117,6 +131,8 @@ def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
     gw = Gateway(cfg).start()
     out("UDI Edge gateway: broker %s:%d, database %s" % (gw.host, gw.port, C.database_url(cfg)))
     out("API: http://%s:%d/api (OpenAPI at /docs)" % (gw.api.host, gw.api.port))
+    if gw.virtual_printer:
+        out("virtual printer 'virtual' at %s (labels as PNG in %s)" % (gw.virtual_printer.uri, os.path.join(cfg["data_dir"], "virtual-printer")))
     if gw.admin_token_file:
         out("first admin API token written to %s (create more: udi-edge token create NAME --role admin)" % gw.admin_token_file)
     stop = threading.Event()

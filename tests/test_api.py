@@ -613,6 +613,23 @@ def test_openapi_lists_every_route_with_typed_models(api):
         ("get", "/api/items/{item}"): "ItemDetail",
         ("get", "/api/stock"): "StockRow",
         ("get", "/api/exports/traceability"): None,  # CSV or JSON by ?format=
+        ("get", "/api/printers"): "PrinterOut",
+        ("put", "/api/printers/{name}"): "PrinterOut",
+        ("get", "/api/printers/{name}/status"): "PrinterStateOut",
+        ("get", "/api/templates"): "TemplateOut",
+        ("post", "/api/templates/{name}/preview"): "png",
+        ("get", "/api/print-jobs"): "PrintJobOut",
+        ("post", "/api/print-jobs"): "PrintJobOut",
+        ("get", "/api/print-jobs/{job_id}"): "PrintJobOut",
+        ("post", "/api/print-jobs/{job_id}/start"): "PrintJobOut",
+        ("post", "/api/print-jobs/{job_id}/pause"): "PrintJobOut",
+        ("post", "/api/print-jobs/{job_id}/resume"): "PrintJobOut",
+        ("post", "/api/print-jobs/{job_id}/cancel"): "PrintJobOut",
+        ("get", "/api/print-jobs/{job_id}/labels"): "SerialOut",
+        ("post", "/api/serials/{serial_id}/reprint"): "SerialOut",
+        ("post", "/api/serials/{serial_id}/void"): "SerialOut",
+        ("post", "/api/serial-pools"): "PoolOut",
+        ("post", "/api/serial-pools/{di}/list"): "ListImportOut",
     }
     listed = {(m, p) for p, ops in doc["paths"].items() for m in ops}
     assert listed == set(expected)
@@ -620,6 +637,9 @@ def test_openapi_lists_every_route_with_typed_models(api):
         op = doc["paths"][path][method]
         if model is None:
             assert "text/csv" in op["responses"]["200"]["content"]
+            continue
+        if model == "png":
+            assert "image/png" in op["responses"]["200"]["content"]
             continue
         ok = next(v for k, v in op["responses"].items() if k.startswith("2"))
         assert model in str(ok["content"]["application/json"]["schema"]), (method, path)

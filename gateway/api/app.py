@@ -17,6 +17,7 @@ from gateway.api.routes import (
     mappings,
     products,
     scans,
+    printing,
     tokens,
     trace,
 )
@@ -40,6 +41,7 @@ ROUTERS = [
     blocks.router,
     tokens.router,
     trace.router,  # aggregation trees, units, stock, exports
+    printing.router,  # printers, templates, print jobs, serials
 ]
 
 DEFAULT_SETTINGS = {
@@ -49,7 +51,7 @@ DEFAULT_SETTINGS = {
 }
 
 
-def create_app(store, registry=None, settings=None, tracer=None):
+def create_app(store, registry=None, settings=None, tracer=None, print_jobs=None):
     """The API over `store` (gateway.store.Store).  `registry` is the
     DeviceRegistry with the gateway's MQTT publish; without one, config push
     and commands answer 503.  `settings`: see DEFAULT_SETTINGS."""
@@ -69,6 +71,7 @@ def create_app(store, registry=None, settings=None, tracer=None):
     app.state.registry = registry if registry is not None else DeviceRegistry(store.engine, None)
     app.state.settings = cfg
     app.state.tracer = tracer  # the ingest's, so packing sees the same expiry settings
+    app.state.print_jobs = print_jobs  # the gateway's (one runner per job); made on first use when None
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
 

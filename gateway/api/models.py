@@ -354,3 +354,125 @@ class MovementOut(BaseModel):
 class ItemDetail(ItemOut):
     movements: list[MovementOut]
     containers: list[str]
+
+
+# --- label printing (gateway.printing) --------------------------------------------
+
+class PrinterIn(BaseModel):
+    uri: str = Field(min_length=3, max_length=256, pattern=r"^(tcp://|serial:|usb|cups:)[^\x00]*$",
+                     description="tcp://HOST:9100, serial:/dev/ttyUSB0?baud=9600, usb[:SERIAL], cups:QUEUE")
+    dpi: Literal[203, 300, 600]
+    ips: float = Field(ge=1, le=14, description="Rated speed, inches per second.")
+
+
+class PrinterOut(PrinterIn):
+    name: str
+    info: dict | None = None
+    state: dict | None = None
+    updated_at: float
+
+
+class PrintJobIn(BaseModel):
+    di: str = Field(min_length=1, max_length=64, description="DI of the package level to print (master record).")
+    template: str = Field(min_length=1, max_length=64)
+    printer: str = Field(min_length=1, max_length=64)
+    quantity: int = Field(ge=1, le=1_000_000)
+    lot: str | None = Field(default=None, max_length=20)
+    production_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    expiry: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    fields: dict[str, str | int] = Field(default_factory=dict, description="Further template fields; sscc_prefix for case labels.")
+
+
+class PrintJobOut(BaseModel):
+    id: int
+    di: str
+    template: str
+    printer: str
+    quantity: int
+    lot: str | None
+    production_date: str | None
+    expiry: str | None
+    fields: dict | None
+    state: str
+    reason: str | None
+    counts: dict | None
+    reconciliation: dict | None
+    created_by: str | None
+    created_at: float
+    updated_at: float
+    serials: dict[str, int] = Field(default_factory=dict, description="Serials of the job per state.")
+
+
+class SerialOut(BaseModel):
+    id: int
+    di: str
+    serial: str
+    lot: str | None
+    state: str
+    job_id: int | None
+    label_no: int | None
+    updated_at: float
+
+
+class ReprintIn(BaseModel):
+    destroyed: bool = Field(description="The bad label is confirmed destroyed (then the same serial is printed again).")
+    reason: str = Field(min_length=3, max_length=256)
+
+
+class VoidIn(BaseModel):
+    reason: str = Field(min_length=3, max_length=256)
+
+
+class TemplateOut(BaseModel):
+    name: str
+    title: dict[str, str]
+    symbology: str
+    dpis: list[int]
+    width_mm: float
+    height_mm: float
+    fields: dict[str, dict]
+
+
+class PreviewIn(BaseModel):
+    fields: dict[str, str | int]
+    dpi: Literal[203, 300, 600] = 300
+
+
+class PoolIn(BaseModel):
+    di: str = Field(min_length=1, max_length=64)
+    lot: str | None = Field(default=None, max_length=64)
+    scheme: Literal["sequential", "random", "list"]
+    params: dict[str, str | int] = Field(default_factory=dict)
+
+
+class ListImportIn(BaseModel):
+    serials: list[Annotated[str, StringConstraints(min_length=1, max_length=64)]] = Field(min_length=1, max_length=1_000_000)
+    lot: str | None = Field(default=None, max_length=64)
+
+
+class PrinterStateOut(BaseModel):
+    ready: bool
+    faults: list[str]
+    warnings: list[str] = []
+    labels_remaining: int | None = None
+    formats_in_buffer: int | None = None
+    partial_format: bool | None = None
+    label_waiting: bool | None = None
+    idle: bool | None = None
+    error: str | None = None
+
+
+class PoolOut(BaseModel):
+    id: int
+    di: str
+    lot: str
+    scheme: str
+    params: dict
+    next_value: int
+    created_at: float
+
+
+class ListImportOut(BaseModel):
+    added: int
+    duplicates: int
+    invalid: int

@@ -3,6 +3,7 @@ the real firmware deliver scans that are judged, stored once and answered;
 bad payloads are recorded with the reason and never stop the loop."""
 
 import json
+import threading
 import time
 
 import paho.mqtt.client as mqtt
@@ -41,10 +42,12 @@ class Device:
         self.c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=dev)
         self.c.username_pw_set(dev, password)
         self.c.on_message = lambda c, u, m: self.answers.append(json.loads(m.payload))
+        acked = threading.Event()
+        self.c.on_subscribe = lambda c, u, mid, codes, props: acked.set()
         self.c.connect("127.0.0.1", port)
         self.c.subscribe("udi/v1/dev/%s/answer" % dev, 1)
         self.c.loop_start()
-        time.sleep(0.2)
+        assert acked.wait(10), "no SUBACK from the broker"  # answers can only arrive once subscribed
 
     def send(self, payload, topic=None):
         topic = topic or "udi/v1/dev/%s/scan" % self.dev
@@ -168,8 +171,13 @@ def test_the_api_runs_with_the_gateway_and_a_first_admin_token(gateway):
 def test_config_push_and_command_result_through_the_broker(gateway):
     d = Device(gateway, dev="hhcfg0001")
     got = []
+    subscribed = []
+    d.c.on_subscribe = lambda c, u, mid, codes, props: subscribed.append(mid)
     d.c.message_callback_add("udi/v1/dev/hhcfg0001/cmd", lambda c, u, m: got.append(json.loads(m.payload)))
-    d.c.subscribe("udi/v1/dev/hhcfg0001/cmd", 1)
+    _, mid = d.c.subscribe("udi/v1/dev/hhcfg0001/cmd", 1)
+    deadline = time.time() + 5
+    while mid not in subscribed and time.time() < deadline:  # the broker has the subscription before we send
+        time.sleep(0.02)
     try:
         cid = gateway.registry.send_command("hhcfg0001", "status", {})
         deadline = time.time() + 5

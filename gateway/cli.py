@@ -199,6 +199,37 @@ def cmd_device(args):
     return 0
 
 
+def cmd_grade(args):
+    # Grade label images like a verifier (ISO/IEC 15415 / 15416 from an image).
+    from PIL import Image
+
+    from gateway.quality.grade import grade_image
+    from gateway.quality.reflectance import Calibration
+
+    cal = None
+    if args.calibration:
+        light, dark = (float(v) for v in args.calibration.split(":")[0].split(","))
+        light_r, dark_r = (float(v) for v in args.calibration.split(":")[1].split(","))
+        cal = Calibration(light, light_r, dark, dark_r)
+    worst = 4.0
+    for path in args.images:
+        try:
+            image = Image.open(path)
+        except OSError as e:
+            print(json.dumps({"image": path, "error": "cannot read the image: %s" % e}))
+            worst = 0.0
+            continue
+        for r in grade_image(image, dpi=args.dpi, expect=args.expect or None, calibration=cal, today=args.today):
+            r["image"] = path
+            worst = min(worst, r["overall"]["grade"])
+            if args.json:
+                print(json.dumps(r, ensure_ascii=False))
+            else:
+                print("%s  %s  %s  %s%s" % (path, r["overall"]["notation"], r["overall"]["letter"], r["decoded"] and repr(r["decoded"]),
+                                           "" if r.get("match") is not False else "  DATA MISMATCH"))
+    return 0 if worst >= args.min_grade else 1
+
+
 def cmd_db_upgrade(args):
     # Store() migrates on open; this is the explicit form for operators.
     store = _store(args)
@@ -266,6 +297,16 @@ def build_parser():
     tr.add_argument("name")
     tksub.add_parser("list", help="list tokens (names and roles, never the tokens)")
     tk.set_defaults(func=cmd_token)
+
+    gr = sub.add_parser("grade", help="grade label images like a verifier (ISO/IEC 15415 / 15416 from an image)")
+    gr.add_argument("images", nargs="+", help="PNG / JPEG / TIFF images of printed labels")
+    gr.add_argument("--dpi", type=float, help="image resolution (for the X-dimension in mm)")
+    gr.add_argument("--expect", action="append", help="expected data: raw scan data with ]d2/GS, or GS1 HRI; repeat for several symbols")
+    gr.add_argument("--calibration", help="LIGHTPX,DARKPX:LIGHT%%,DARK%% from a calibration card (else grades are relative)")
+    gr.add_argument("--min-grade", type=float, default=1.5, help="exit 1 below this grade (default 1.5, GS1 healthcare)")
+    gr.add_argument("--today", help="reference date YYYY-MM-DD for the code engine")
+    gr.add_argument("--json", action="store_true", help="one JSON object per symbol")
+    gr.set_defaults(func=cmd_grade)
 
     dv = sub.add_parser("device", help="handhelds: MQTT logins on the embedded broker (per device, topic ACLs)")
     dv.add_argument("--config", help="TOML configuration file")

@@ -293,6 +293,8 @@ print_jobs = Table(
     Column("reason", Text),  # why held / failed
     Column("counts", JSON),  # printed, voided, in_printer …
     Column("reconciliation", JSON),  # ledger vs the printer's counter at the end
+    Column("verify", JSON),  # on-line quality policy: {"min_grade": 1.5, "stop_after": 3} or null
+    Column("rejected", Integer),  # labels that failed verification (voided, printed again with new serials)
     Column("created_by", String(64)),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
@@ -307,5 +309,24 @@ print_audit = Table(
     Column("action", String(24), nullable=False),
     Column("actor", String(64)),
     Column("detail", Text),
+    Column("at", Float, nullable=False),
+)
+
+# Print-quality checks of printed labels (gateway.quality): one row per label
+# image graded on the line (or by hand).
+label_checks = Table(
+    "label_checks", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("job_id", Integer, index=True),
+    Column("serial_id", Integer, index=True),
+    Column("decoded", Text),
+    Column("match", Boolean),
+    Column("valid", Boolean),
+    Column("grade", Float),
+    Column("notation", String(16)),
+    Column("passed", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("parameters", JSON),
+    Column("image", String(512)),
     Column("at", Float, nullable=False),
 )

@@ -626,6 +626,7 @@ def test_openapi_lists_every_route_with_typed_models(api):
         ("post", "/api/print-jobs/{job_id}/resume"): "PrintJobOut",
         ("post", "/api/print-jobs/{job_id}/cancel"): "PrintJobOut",
         ("get", "/api/print-jobs/{job_id}/labels"): "SerialOut",
+        ("get", "/api/print-jobs/{job_id}/checks"): "LabelCheckOut",
         ("post", "/api/serials/{serial_id}/reprint"): "SerialOut",
         ("post", "/api/serials/{serial_id}/void"): "SerialOut",
         ("post", "/api/serial-pools"): "PoolOut",

@@ -381,6 +381,7 @@ class PrintJobIn(BaseModel):
     production_date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     expiry: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     fields: dict[str, str | int] = Field(default_factory=dict, description="Further template fields; sscc_prefix for case labels.")
+    verify: dict[str, float | int] | None = Field(default=None, description='Check every label on the line: {"min_grade": 1.5, "stop_after": 3}.')
 
 
 class PrintJobOut(BaseModel):
@@ -397,6 +398,8 @@ class PrintJobOut(BaseModel):
     reason: str | None
     counts: dict | None
     reconciliation: dict | None
+    verify: dict | None = None
+    rejected: int | None = None
     created_by: str | None
     created_at: float
     updated_at: float
@@ -476,3 +479,19 @@ class ListImportOut(BaseModel):
     added: int
     duplicates: int
     invalid: int
+
+
+class LabelCheckOut(BaseModel):
+    id: int
+    job_id: int | None
+    serial_id: int | None
+    decoded: str | None
+    match: bool | None
+    valid: bool | None
+    grade: float | None
+    notation: str | None
+    passed: bool
+    reason: str | None
+    parameters: dict | None
+    image: str | None
+    at: float

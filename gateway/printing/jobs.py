@@ -156,7 +156,8 @@ class PrintJobs:
 
     # --- jobs --------------------------------------------------------------------------
 
-    def create(self, di, template, printer, quantity, lot=None, production_date=None, expiry=None, fields=None, actor=None):
+    def create(self, di, template, printer, quantity, lot=None, production_date=None, expiry=None, fields=None, actor=None,
+               verify=None):
         """A job, checked before anything is printed: the template exists and
         supports the printer's dpi, and a sample label passes every template
         and code-engine rule (print profile).  -> the job row, or JobError
@@ -172,8 +173,16 @@ class PrintJobs:
         except (T.TemplateError, OSError) as e:
             problems.append(problem("template", "unknown_template", str(e)))
             tpl = None
+        if verify is not None:
+            from gateway.quality.line import check_policy
+
+            try:
+                verify = check_policy(verify)
+            except ValueError as e:
+                problems.append(problem("verify", "verify_policy", str(e)))
         job = {"di": di, "template": template, "printer": printer, "quantity": quantity, "lot": lot,
-               "production_date": production_date, "expiry": expiry, "fields": fields or {}}
+               "production_date": production_date, "expiry": expiry, "fields": fields or {},
+               "verify": verify, "rejected": 0}
         if tpl is not None and prn is not None:
             problems += self._sample_problems(tpl, prn, job)
         if problems:
@@ -374,11 +383,16 @@ class Runner(threading.Thread):
                 with jobs.engine.begin() as c:
                     audit(c, self.job_id, None, "hold", None, ", ".join(state.faults))
                 return
-            if counts["printed"] >= job["quantity"]:
+            target = job["quantity"] + (job.get("rejected") or 0)  # each label that failed its check is printed again
+            if counts["printed"] >= target:
+                if job.get("verify") and self._unchecked() and time.monotonic() < counts.setdefault("_check_deadline", time.monotonic() + 30):
+                    self.event.wait(jobs.poll_s)  # the last labels' checks are still coming
+                    self.event.clear()
+                    continue
                 self._finish(printer, counts, job)
                 return
             in_printer = counts["sent"] - counts["printed"]
-            room = min(jobs.lookahead - in_printer, job["quantity"] - counts["printed"] - in_printer)
+            room = min(jobs.lookahead - in_printer, target - counts["printed"] - in_printer)
             if room > 0:
                 self._send(printer, prn, tpl, fields, unique, counts, room, job)
             self.event.wait(jobs.poll_s)
@@ -450,16 +464,24 @@ class Runner(threading.Thread):
             time.sleep(self.jobs.poll_s)
         return False
 
+    def _unchecked(self):
+        with self.jobs.engine.connect() as c:
+            return c.execute(select(serials.c.id).where(serials.c.job_id == self.job_id, serials.c.state == "printed").limit(1)).first() is not None
+
     def _finish(self, printer, counts, job):
         odo = self._odometer(printer)
-        counts["reconciled"] = {
-            "quantity": job["quantity"], "printed_ledger": self.jobs.ledger.counts(self.job_id).get("printed", 0),
-            "printer_counter": None if odo is None else odo - counts["odometer_start"],
-        }
-        counts["reconciled"]["agrees"] = counts["reconciled"]["printed_ledger"] == counts["reconciled"]["printer_counter"] == job["quantity"]
-        self.jobs._set(self.job_id, state="done", counts=counts, reconciliation=counts["reconciled"])
+        counts.pop("_check_deadline", None)
+        states = self.jobs.ledger.counts(self.job_id)
+        good = states.get("printed", 0) + states.get("verified", 0)
+        rejected = job.get("rejected") or 0
+        rec = {"quantity": job["quantity"], "good_labels": good, "verified": states.get("verified", 0),
+               "rejected": rejected, "printed_ledger": good + rejected,
+               "printer_counter": None if odo is None else odo - counts["odometer_start"]}
+        rec["agrees"] = rec["printed_ledger"] == rec["printer_counter"] and good == job["quantity"]
+        counts["reconciled"] = rec
+        self.jobs._set(self.job_id, state="done", counts=counts, reconciliation=rec)
         with self.jobs.engine.begin() as c:
-            audit(c, self.job_id, None, "done", None, str(counts["reconciled"]))
+            audit(c, self.job_id, None, "done", None, str(rec))
 
 
 class _Stop(Exception):

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from gateway.api.auth import Admin, Operator, require_reader
 from gateway.api.deps import EngineDep, not_found, unprocessable
 from gateway.api.models import (
-    ListImportIn, ListImportOut, PoolIn, PoolOut, PreviewIn, PrinterStateOut, PrinterIn, PrinterOut, PrintJobIn, PrintJobOut, ReprintIn, SerialOut,
+    LabelCheckOut, ListImportIn, ListImportOut, PoolIn, PoolOut, PreviewIn, PrinterStateOut, PrinterIn, PrinterOut, PrintJobIn, PrintJobOut, ReprintIn, SerialOut,
     TemplateOut, VoidIn,
 )
 from gateway.printing import render, templates
@@ -19,7 +19,7 @@ from gateway.printing import status as printer_status
 from gateway.printing.jobs import JobError, PrintJobs
 from gateway.printing.ledger import LedgerError
 from gateway.printing.transports import PrinterError
-from gateway.schema import print_jobs, printers, serials
+from gateway.schema import label_checks, print_jobs, printers, serials
 
 router = APIRouter(tags=["printing"], dependencies=[Depends(require_reader)])
 
@@ -119,7 +119,7 @@ def create_job(jobs: JobsDep, who: Operator, body: PrintJobIn):
     profile, module size at the printer's dpi, quiet zones."""
     try:
         job = jobs.create(body.di, body.template, body.printer, body.quantity, body.lot, body.production_date,
-                          body.expiry, body.fields, actor=who.name)
+                          body.expiry, body.fields, actor=who.name, verify=body.verify)
     except JobError as e:
         raise job_problems(e)
     return jobs.get(job["id"])
@@ -169,6 +169,16 @@ def job_labels(engine: EngineDep, job_id: JobId):
     """Every serial of the job and its state, in label order."""
     with engine.connect() as c:
         return [dict(r) for r in c.execute(select(serials).where(serials.c.job_id == job_id).order_by(serials.c.label_no, serials.c.id)).mappings()]
+
+
+@router.get("/print-jobs/{job_id}/checks", response_model=list[LabelCheckOut])
+def job_checks(engine: EngineDep, job_id: JobId, failed: bool = False):
+    """The print-quality checks of the job's labels (grades, parameters, image), failures first when asked."""
+    q = select(label_checks).where(label_checks.c.job_id == job_id).order_by(label_checks.c.id)
+    if failed:
+        q = q.where(label_checks.c.passed.is_(False))
+    with engine.connect() as c:
+        return [dict(r) for r in c.execute(q).mappings()]
 
 
 # --- serials -------------------------------------------------------------------------------

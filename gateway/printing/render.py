@@ -89,6 +89,50 @@ def _font_downloads(zpl, fonts):
     return b"".join(out)
 
 
+_NEXT_COMMAND = re.compile(rb"[\^~]")
+
+
+def _limits(fontpre, zpl):
+    # zplkit's default limits are for ZPL alone; the preview font comes in front.
+    from zplkit.rendering import Limits
+
+    return Limits().replace(input_bytes=max(len(fontpre) + len(zpl) + 1024, Limits().input_bytes),
+                            font_bytes=max(len(fontpre) + 1024, Limits().font_bytes))
+
+
+def printed_png(zpl, dpi, width_dots=None, height_dots=None, stored=b"", fonts=None):
+    """One format as a printer prints it (the virtual printer): the stored
+    formats it recalls first, commands the renderer does not draw (^PQ, ^MM,
+    ^PR …: a printer's job control, not ink) cut out one at a time, the
+    preview font sent for printer-resident fonts.  -> (png bytes, the
+    commands cut out); RenderError when nothing renders."""
+    import zplkit
+
+    zpl = bytes(stored) + (zpl.encode("utf-8") if isinstance(zpl, str) else bytes(zpl))
+    fontpre = _font_downloads(zpl, fonts)
+    src, skipped = zpl, []
+    for _ in range(64):
+        try:
+            doc = zplkit.render(fontpre + src, zplkit.Options(profile="zd621", width=width_dots, height=height_dots, dpi=dpi),
+                                limits=_limits(fontpre, src))
+            break
+        except ValueError as e:
+            offset = getattr(e, "offset", None)
+            message = getattr(e, "message", str(e))
+            offset = None if offset is None else offset - len(fontpre)
+            if offset is None or "unsupported" not in message or not 0 <= offset < len(src):
+                raise RenderError(message, offset) from None
+            m = _NEXT_COMMAND.search(src, offset + 1)
+            end = m.start() if m else len(src)
+            skipped.append(src[offset:end].decode("latin-1"))
+            src = src[:offset] + src[end:]
+    else:
+        raise RenderError("too many commands the renderer does not draw")
+    if not doc.labels:
+        raise RenderError("nothing rendered")
+    return doc.labels[-1].png(), skipped
+
+
 def png(zpl, dpi, width_mm, height_mm, fonts=None):
     """Render ZPL to one PNG per label (^XA…^XZ).
 
@@ -107,10 +151,7 @@ def png(zpl, dpi, width_mm, height_mm, fonts=None):
     options = zplkit.Options(
         profile="specification", width=round(width_mm * dpmm), height=round(height_mm * dpmm), dpi=dpi
     )
-    size = len(prefix) + len(zpl)
-    limits = Limits().replace(
-        input_bytes=max(size + 1024, Limits().input_bytes), font_bytes=max(len(prefix) + 1024, Limits().font_bytes)
-    )
+    limits = _limits(prefix, zpl)
     try:
         doc = zplkit.render(prefix + zpl, options, limits=limits)
         return [scene.png() for scene in doc.labels]

@@ -51,8 +51,14 @@ def expected_scan_data(expect, symbology_id):
     return symbology_id + expect
 
 
+def format_name(barcode):
+    # zxing-cpp 3.1: .format.name is "Code128", str(.format) is "Code 128"
+    f = barcode.format
+    return getattr(f, "name", None) or str(f).split(".")[-1]
+
+
 def kind_of(barcode):
-    return "linear" if str(barcode.format).split(".")[-1] in LINEAR_FORMATS else "2d"
+    return "linear" if format_name(barcode) in LINEAR_FORMATS else "2d"
 
 
 def grade_image(image, dpi=None, expect=None, calibration=None, today=None, grade2d=None, grade1d=None):
@@ -106,13 +112,13 @@ def grade_symbol(gray, bc, unmatched, dpi, calibration, today, grade2d=None, gra
     quiet = g["parameters"].get("quiet_zone") or g["parameters"].get("fixed_pattern_damage")
     return {
         "decoded": decoded,
-        "symbology": str(bc.format).split(".")[-1],
+        "symbology": format_name(bc),
         "match": None if want is None else expected_scan_data(want, bc.symbology_identifier) == decoded,
         "expected": None if want is None else expected_scan_data(want, bc.symbology_identifier),
         "valid": res["valid"],
         "errors": [e["code"] for e in res["errors"]],
         "overall": {"grade": round(grade, 1), "letter": letter(grade),
-                    "notation": "%.1f/%s/%s" % (grade, spec["aperture"], spec["wavelength"]),
+                    "notation": "%.1f/%s/%s" % (grade, g.get("aperture_ref") or spec["aperture"], spec["wavelength"]),
                     "minimum": spec["grade"], "passes": grade >= spec["grade"]},
         "parameters": g["parameters"],
         "x_dimension_mm": x_mm,

@@ -278,7 +278,8 @@ def _decode_ean_chars(W, table, bars_at):
     """Four-element EAN/UPC characters: T = character width; e1 = w1+w2,
     e2 = w2+w3 normalised to 7/T and rounded (2..5); 1/7 and 2/8 are told
     apart by the bar widths against the midpoint of the two nominal sums.
-    -> [(digit, set)] and the characters' decodability, or None."""
+    -> ([(digit, set)], decodability per character, bar growth per
+    character in modules) or None."""
     T = W.sum(axis=1)
     en = (W[:, :2] + W[:, 1:3]) * 7.0 / T[:, None]
     E = np.floor(en + 0.5).astype(np.int64)
@@ -326,7 +327,7 @@ def decode_ean(w, n_digits=13):
     modules = 3 + 7 * half + 5 + 7 * half + 3
     module = w.sum() / modules
     centre = 3 + 4 * half
-    if not (_guards_ok(w, range(0, 3), module) and _guards_ok(w, range(centre, centre + 5), module)
+    if not (_guards_ok(w, range(3), module) and _guards_ok(w, range(centre, centre + 5), module)
             and _guards_ok(w, range(n_el - 3, n_el), module)):
         return None
     left = _decode_ean_chars(w[3:centre].reshape(half, 4), EAN_LEFT, (1, 3))
@@ -377,7 +378,7 @@ def decode_itf(w, check_digit=False):
         return None
     data = w[4 : n_sym - 3]
     srt = np.sort(data)
-    n_wide = int(round(0.4 * len(data)))
+    n_wide = round(0.4 * len(data))
     narrow_mean, wide_mean = srt[: len(data) - n_wide].mean(), srt[len(data) - n_wide :].mean()
     N = wide_mean / narrow_mean
     if N < 1.5:
@@ -404,7 +405,7 @@ def decode_itf(w, check_digit=False):
     pairs = data.reshape(-1, 10)
     growth = ((pairs[:, 0::2].sum(axis=1) - pairs[:, 1::2].sum(axis=1)) / 10.0).mean() / narrow_mean
     modules = float(w[:n_sym].sum() / narrow_mean)
-    return Decoded(n_sym, modules, digits.encode(), "]I1" if len(digits) == 14 else "]I0",
+    return Decoded(n_sym, modules, digits.encode(), "]I1" if check_digit else "]I0",
                    float(min(vc.min(), 1.0)), float(growth),
                    {"wide_narrow_ratio": round(float(N), 3), "narrow_px": float(narrow_mean)})
 
@@ -526,7 +527,7 @@ def find_bar_band(img, origin, u, v, us, profile, gt, u0, u1):
                 reach += float(np.argmax(bad))
                 break
             reach += step
-        ends.append(sign * reach)
+        ends.append(sign * (reach + 0.5))  # a sampled row stands for a pixel row
     return ends[0], ends[1]
 
 
@@ -611,38 +612,39 @@ def p_decode(decoded, expected, symbology_known=True):
 
 def p_rmin_rmax(rmin, rmax):
     ratio = rmin / rmax if rmax > 0 else 1.0
-    return {"value": round(ratio, 4), "grade": 4 if ratio <= RMIN_RATIO_MAX else 0,
-            "rmin": round(rmin, 2), "rmax": round(rmax, 2)}
+    return {"value": round(float(ratio), 4), "grade": 4 if ratio <= RMIN_RATIO_MAX else 0,
+            "rmin": round(float(rmin), 2), "rmax": round(float(rmax), 2)}
 
 
 def p_symbol_contrast(rmin, rmax):
     sc = rmax - rmin
-    return {"value": round(sc, 2), "grade": band_grade("symbol_contrast", sc)}
+    return {"value": round(float(sc), 2), "grade": band_grade("symbol_contrast", sc)}
 
 
 def p_edge_contrast(refl):
     ec = float(np.abs(np.diff(refl)).min()) if len(refl) > 1 else 0.0
-    return {"value": round(ec, 2), "grade": 4 if ec >= EDGE_CONTRAST_MIN else 0}
+    return {"value": round(float(ec), 2), "grade": 4 if ec >= EDGE_CONTRAST_MIN else 0}
 
 
 def p_modulation(ecmin, sc):
     mod = ecmin / sc if sc > 0 else 0.0
-    return {"value": round(mod, 4), "grade": band_grade("modulation", mod)}
+    return {"value": round(float(mod), 4), "grade": band_grade("modulation", mod)}
 
 
 def p_defects(ern, sc):
     d = float(ern.max()) / sc if sc > 0 and len(ern) else 1.0
-    return {"value": round(d, 4), "grade": band_grade("defects", d)}
+    return {"value": round(float(d), 4), "grade": band_grade("defects", d)}
 
 
 def p_decodability(decoded, symbology_known=True):
     if not symbology_known:
         return {"value": None, "grade": None}
     v = decoded.decodability if decoded is not None else 0.0
-    return {"value": round(v, 4), "grade": band_grade("decodability", v)}
+    return {"value": round(float(v), 4), "grade": band_grade("decodability", v)}
 
 
 def p_quiet_zone(left_x, right_x, required):
+    left_x, right_x = float(left_x), float(right_x)
     if required is None:
         return {"value": round(min(left_x, right_x), 2), "grade": None,
                 "leading_x": round(left_x, 2), "trailing_x": round(right_x, 2)}
@@ -712,7 +714,7 @@ def grade_profile(us, r, u0, u1, x_hint, decoders, qz_required, expected):
             return _empty_profile(known, qz_required)
         found = _find_symbol(el, decoders, u0, u1, x_hint) if known else None
         if found is not None:
-            name, dec, a, b, rev = found
+            _, dec, a, b, rev = found
             x = (el["hi"][b] - el["lo"][a]) / dec.modules
         else:
             ends = _fallback_ends(el, u0, u1)
@@ -847,6 +849,8 @@ def grade_linear(gray, result=None, calibration=None, aperture_x=None, dpi=None)
         notes.append("no linear symbol found by the reader; nothing to grade")
         return _undecodable(notes, relative, aperture_x)
     sym = symbology_of(result)
+    if sym == "itf" and getattr(result, "symbology_identifier", "") == "]I1" and len(result.text) == 14:
+        sym = "itf14"  # the reader checked a GS1 check digit on 14 digits: ITF-14 rules
     if sym is None:
         notes.append("no reference decoder here for %s: decode and decodability are not graded, "
                      "quiet zone not checked; the grade is NOT an ISO 15416 grade" % result.format)
@@ -860,18 +864,30 @@ def grade_linear(gray, result=None, calibration=None, aperture_x=None, dpi=None)
         qz_req = (SYMBOLOGIES["upca"]["qz"][0], SYMBOLOGIES["ean13"]["qz"][1])
         notes.append("leading digit 0 (a UPC-A): quiet zones 9X leading / 7X trailing")
 
-    origin, u, v, length = scan_axes(result.position)
-    u0, u1 = 0.0, length
+    try:
+        origin, u, v, length = scan_axes(result.position)
+    except ValueError as e:
+        notes.append(str(e))
+        return _undecodable(notes, relative, aperture_x)
+    end = origin + u * length
     # 1. the reader's own line, without aperture: where the bars are and X
-    margin0 = 0.4 * length + 10.0
-    us0 = np.arange(-margin0, length + margin0 + 1.0)
-    line0 = _sample_lines(img, origin, u, v, us0, np.array([0.0]))[0]
-    ok0 = ~np.isnan(line0)
-    core0 = ok0 & (us0 >= u0) & (us0 <= u1)
-    if core0.sum() < 8:
+    line = _reader_line(img, origin, u, v, length)
+    if line is None:
         notes.append("the symbol position lies outside the image")
         return _undecodable(notes, relative, aperture_x)
-    gt0 = (np.nanmin(line0[core0]) + np.nanmax(line0[core0])) / 2.0
+    # the reader's line need not cross the bars at right angles: turn the
+    # axes until the bars run along v
+    u, v, tilt = refine_axes(img, origin, u, v, length, *line)
+    if tilt:
+        length = float((end - origin) @ u)
+        line = _reader_line(img, origin, u, v, length)
+        if line is None:
+            notes.append("the symbol position lies outside the image")
+            return _undecodable(notes, relative, aperture_x)
+        notes.append("bars at %.1f degrees to the reader's line: resampled (bilinear) along the symbol "
+                     "axis" % np.degrees(tilt))
+    us0, line0, gt0 = line
+    u0, u1 = 0.0, length
     el0 = elements(us0, line0, gt0)
     x_est = _x_estimate(el0, decoders, u0, u1)
     v_top, v_bot = find_bar_band(img, origin, u, v, us0, line0, gt0, u0, u1)
@@ -883,7 +899,7 @@ def grade_linear(gray, result=None, calibration=None, aperture_x=None, dpi=None)
     kernel = aperture_kernel(d_px)
     if d_px < 1.0:
         notes.append("aperture %.2f px is below one pixel: the image resolution is the aperture" % d_px)
-    margin = max(qz_req or (10.0, 10.0)) * x_est + 4.0 * x_est + kernel.shape[0]
+    margin = float(np.ceil(max(qz_req or (10.0, 10.0)) * x_est + 4.0 * x_est + kernel.shape[0]))
     us = np.arange(-margin, length + margin + 1.0)
     profiles_px = sample_profiles(img, origin, u, v, us, v_lines, kernel)
     profiles_r = reflectance(profiles_px, calibration)
@@ -935,6 +951,64 @@ def grade_linear(gray, result=None, calibration=None, aperture_x=None, dpi=None)
         notes.append("EAN/UPC decodability: edge-to-similar-edge margins, and for 1/2/7/8 the bar-width "
                      "margin (docs/quality-1d.md)")
     return out
+
+
+def _reader_line(img, origin, u, v, length):
+    # -> (positions, raw profile, threshold) along v = 0, or None off the image.
+    # Whole-pixel margins keep the samples on the pixel grid when axis-aligned.
+    margin = float(np.ceil(0.4 * length + 10.0))
+    us = np.arange(-margin, length + margin + 1.0)
+    line = _sample_lines(img, origin, u, v, us, np.array([0.0]))[0]
+    core = ~np.isnan(line) & (us >= 0.0) & (us <= length)
+    if core.sum() < 8:
+        return None
+    return us, line, (np.nanmin(line[core]) + np.nanmax(line[core])) / 2.0
+
+
+def _edge_shift(img, origin, u, v, us, gt, dv, x_rough):
+    """Median shift along u of the edges between the lines v = -dv and +dv
+    (edges matched by polarity and nearest position) -> px, or None."""
+    lines = _sample_lines(img, origin, u, v, us, np.array([-dv, dv]))
+    found = []
+    for r in lines:
+        el = elements(us, r, gt)
+        if el is None or len(el["lo"]) < 8:
+            return None
+        found.append((el["lo"][1:], el["dark"][1:]))  # edge position, dark on its right
+    (e0, d0), (e1, d1) = found
+    j = np.clip(np.searchsorted(e0, e1), 1, len(e0) - 1)
+    nearer = np.where(np.abs(e0[j - 1] - e1) < np.abs(e0[j] - e1), j - 1, j)
+    shift = e1 - e0[nearer]
+    ok = (d0[nearer] == d1) & (np.abs(shift) < 0.45 * x_rough)
+    return float(np.median(shift[ok])) if ok.sum() >= 8 else None
+
+
+def refine_axes(img, origin, u, v, length, us, line, gt):
+    """Tilt of the bars against the reader's line, from how far the edges
+    move between neighbouring lines (1, 4, then 16 px apart, each step
+    correcting the last) -> (u, v, tilt in radians; 0 = unchanged)."""
+    keep = (us >= -2.0) & (us <= length + 2.0)
+    us = us[keep]
+    el = elements(us, line[keep], gt)
+    if el is None or len(el["lo"]) < 8:
+        return u, v, 0.0
+    x_rough = max(float(np.percentile(el["hi"] - el["lo"], 25)), 1.0)
+    t_total = 0.0
+    u_new, v_new = u, v
+    for dv in (1.0, 4.0, 16.0):
+        s = _edge_shift(img, origin, u_new, v_new, us, gt, dv, x_rough)
+        if s is None:
+            break
+        t_total += s / (2.0 * dv)  # edge moves t px along u per px along v
+        v_new = v + t_total * u
+        v_new = v_new / np.hypot(*v_new)
+        u_new = np.array([v_new[1], -v_new[0]])
+        if u_new @ u < 0:
+            u_new = -u_new
+    tilt = float(np.arctan(t_total))
+    if abs(tilt) < np.radians(0.3):  # keep the samples on the pixel grid
+        return u, v, 0.0
+    return u_new, v_new, tilt
 
 
 def _symbology_name(sym, result, decoded_ref):

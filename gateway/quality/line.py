@@ -50,6 +50,7 @@ class LineVerifier:
         self.today = today
         self.grader = grader
         self.failures_in_a_row = {}
+        self.plans = {}
         self.lock = threading.Lock()
 
     def check(self, job_id, image, image_path=None):
@@ -58,7 +59,7 @@ class LineVerifier:
         policy = check_policy(job.get("verify"))
         results = self.grader(image, dpi=self.dpi, today=self.today)
         best = max(results, key=lambda r: r["overall"]["grade"])
-        serial_row = self._label_for(job_id, best.get("decoded"))
+        serial_row = self._label_for(job, best.get("decoded"))
         expected = self._expected(job, serial_row)
         match = expected is not None and best.get("decoded") == expected
         grade = best["overall"]["grade"]
@@ -93,16 +94,26 @@ class LineVerifier:
             audit(c, job_id, None, "hold", "line-verifier", why)
             self.failures_in_a_row[job_id] = 0
 
-    def _label_for(self, job_id, decoded):
-        # The serial in the data names the label; else the oldest unchecked printed one.
-        with self.engine.connect() as c:
-            rows = [dict(r) for r in c.execute(select(serials).where(
-                serials.c.job_id == job_id, serials.c.state == "printed").order_by(serials.c.label_no))]
-        if decoded:
-            for r in rows:
-                if r["serial"] and r["serial"] in decoded:
-                    return r
-        return rows[0] if rows else None
+    def _label_for(self, job, decoded, wait_s=3.0):
+        """The label this image shows: the printed label whose data it is;
+        else (unreadable, or data nobody sent) the oldest unchecked one.  A
+        label the camera saw before the job counted it printed is waited
+        for: its state must move in order (sent -> printed -> checked)."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self.engine.connect() as c:
+                rows = [dict(r) for r in c.execute(select(serials).where(
+                    serials.c.job_id == job["id"], serials.c.state.in_(("sent", "printed"))).order_by(serials.c.label_no)).mappings()]
+            mine = next((r for r in rows if decoded and self._expected(job, r) == decoded), None)
+            if mine is not None and mine["state"] == "printed":
+                return mine
+            if mine is None:
+                printed = [r for r in rows if r["state"] == "printed"]
+                if printed or time.monotonic() > deadline:
+                    return printed[0] if printed else None
+            if time.monotonic() > deadline:
+                return mine if mine is not None and mine["state"] == "printed" else None
+            time.sleep(0.05)
 
     def _expected(self, job, serial_row):
         # What the label should decode to: the template's encoded data for it.
@@ -111,8 +122,11 @@ class LineVerifier:
         from gateway.printing import templates as T
         from gateway.printing.jobs import label_plan
 
-        tpl = T.load(job["template"])
-        fields, unique = label_plan(self.jobs._product(job["di"]), job, tpl)
+        if job["id"] not in self.plans:  # the template and shared fields of a job do not change
+            tpl = T.load(job["template"])
+            self.plans[job["id"]] = (tpl,) + label_plan(self.jobs._product(job["di"]), job, tpl)
+        tpl, fields, unique = self.plans[job["id"]]
+        fields = dict(fields)
         if unique is not None:
             value = serial_row["serial"]
             if unique[1] == "sscc":

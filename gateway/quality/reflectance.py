@@ -43,6 +43,9 @@ def to_gray(image):
     """A PIL image or an array (grayscale or colour) -> float64 grayscale 0-255.
     Colour is weighted towards red: verifiers measure at 660 nm (GS1 notation
     ".../660"), where red ink and a red light are what the scanner sees."""
+    mode = getattr(image, "mode", None)
+    if mode is not None and mode not in ("L", "RGB", "RGBA"):
+        image = image.convert("RGB" if mode in ("P", "CMYK", "YCbCr") else "L")  # LA, I;16, 1 …
     arr = np.asarray(image)
     if arr.ndim == 3:
         arr = arr[..., :3].astype(np.float64)

@@ -198,29 +198,11 @@ class _Job:
 
 
 def render_png(zpl, dpi, height=None, width=None, prefix=b""):
-    """Render one format with zplkit to PNG bytes.  zplkit refuses commands it does not
-    draw (^PQ, ^MM, ^PR, …); those are cut out one at a time and retried.  Returns
-    (png_bytes, skipped_commands); raises ValueError when nothing renders."""
-    import zplkit
+    # The label as this printer prints it (gateway.printing.render keeps the
+    # one renderer: fonts, commands it does not draw) -> (png, skipped commands).
+    from gateway.printing.render import printed_png
 
-    src, skipped = bytes(prefix) + bytes(zpl), []
-    for _ in range(64):
-        try:
-            doc = zplkit.render(src, zplkit.Options(profile="zd621", width=width, height=height, dpi=dpi))
-            break
-        except ValueError as e:
-            offset, message = getattr(e, "offset", None), getattr(e, "message", str(e))
-            if offset is None or "unsupported" not in message or not 0 <= offset < len(src):
-                raise ValueError("zplkit: %s" % message) from None
-            m = _NEXT_PREFIX.search(src, offset + 1)
-            end = m.start() if m else len(src)
-            skipped.append(src[offset:end].decode("latin-1"))
-            src = src[:offset] + src[end:]
-    else:
-        raise ValueError("zplkit: too many unsupported commands")
-    if not doc.labels:
-        raise ValueError("zplkit rendered no label")
-    return doc.labels[-1].png(), skipped
+    return printed_png(zpl, dpi, width_dots=width, height_dots=height, stored=prefix)
 
 
 def check_degrade(spec):
@@ -366,6 +348,9 @@ class VirtualPrinter:
         self.dpi, self.dpmm, self.ips = dpi, DPMM[dpi], float(ips)
         self.label_length_in = label_length_in
         self.png_dir, self.degrade = png_dir, check_degrade(degrade)
+        # Labels (1-based print count) that get the defects; None = every label.
+        # A line test injects a defect on a few labels and expects exactly those rejected.
+        self.degrade_labels = None
         if png_dir is not None:
             import zplkit  # noqa: F401  (fail at construction, not on the first label)
         if self.degrade is not None:
@@ -826,7 +811,7 @@ class VirtualPrinter:
     def _render(self, job):
         try:
             png, _ = render_png(job.raw, self.dpi, height=job.label_dots, width=job.width_dots, prefix=job.stored_prefix)
-            if self.degrade:
+            if self.degrade and (self.degrade_labels is None or self.labels_printed + 1 in self.degrade_labels):
                 png = degrade_png(png, self.degrade)
             return png, None
         except Exception as e:  # a label the renderer cannot draw must not stop the printer

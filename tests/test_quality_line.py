@@ -82,3 +82,46 @@ def test_three_failures_in_a_row_hold_the_job_and_alert(line):
     with jobs.engine.connect() as c:
         kinds = [r["kind"] for r in c.execute(select(alerts)).mappings()]
     assert kinds == ["print_quality"]
+
+
+def test_a_fixed_scanner_on_serial_checks_data(tmp_path):
+    # A scanner at the printer exit reports what it read: the second label
+    # reads as someone else's SSCC -> that label is rejected and replaced.
+    pytest.importorskip("serial")
+    from gateway.quality.line import ScannerFeed
+
+    store = Store("sqlite:///" + str(tmp_path / "s.sqlite"))
+    with store.engine.begin() as c:
+        c.execute(insert(products).values(di=CASE, primary_di=GTIN, name="注射器", contains_di=GTIN,
+                                          contains_qty=10, level="箱", source="udid", updated_at=0))
+    printer = VirtualPrinter(port=0, dpi=300, ips=14.0, label_length_in=0.5).start()
+    try:
+        jobs = PrintJobs(store.engine, poll_s=0.05, today=TODAY)
+        jobs.add_printer("line1", printer.uri, 300, 14)
+        verifier = LineVerifier(jobs, dpi=300, today=TODAY)
+        job = jobs.create(CASE, "case-sscc", "line1", 3, fields={"sscc_prefix": "06901234"}, verify={"stop_after": 3})
+        feed = ScannerFeed(verifier, job["id"], "loop://")
+        feed.start()
+        jobs.start(job["id"])
+        printer.wait_printed(3, 30)
+        from gateway.printing import templates as T
+
+        tpl = T.load("case-sscc")
+        for n, ref in enumerate(("000000001", "000000099", "000000003")):
+            body = "06901234" + ref
+            from udi_codes.checkchars import gs1_mod10
+
+            sscc = body + str(gs1_mod10(body))
+            data = tpl.encoded_data({"sscc": sscc, "content": GTIN, "count": 10, "product_name": "注射器"}, TODAY)
+            feed.port.write(data.encode() + b"\r")
+        deadline = time.monotonic() + 30
+        while len(feed.results) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [(r["passed"], r["reason"]) for r in feed.results] == [
+            (True, None), (False, "data does not match what was sent"), (True, None)]
+        feed.stop()
+        with store.engine.connect() as c:
+            states = [r[0] for r in c.execute(select(serials.c.state).where(serials.c.job_id == job["id"]).order_by(serials.c.label_no))]
+        assert states[:3] == ["verified", "voided", "verified"]
+    finally:
+        printer.stop()

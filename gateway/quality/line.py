@@ -55,10 +55,26 @@ class LineVerifier:
 
     def check(self, job_id, image, image_path=None):
         """Grade one label image of a job and apply the job's policy -> the stored check."""
-        job = self.jobs.get(job_id)
-        policy = check_policy(job.get("verify"))
         results = self.grader(image, dpi=self.dpi, today=self.today)
         best = max(results, key=lambda r: r["overall"]["grade"])
+        return self._apply(job_id, best, image_path)
+
+    def check_data(self, job_id, decoded, grade=None):
+        """A fixed-mount scanner's report (decoded data, and its grade when the
+        scanner grades): the same policy on what it can tell."""
+        import udi_codes
+
+        res = udi_codes.parse(decoded, "read", self.today) if decoded else None
+        g = 4.0 if grade is None else float(grade)  # a scanner that does not grade: readability and data only
+        best = {"decoded": decoded or None, "valid": bool(res and res["valid"]),
+                "errors": [e["code"] for e in res["errors"]] if res else [],
+                "overall": {"grade": g if decoded else 0.0, "notation": None if grade is None else "%.1f" % g},
+                "parameters": None}
+        return self._apply(job_id, best, None)
+
+    def _apply(self, job_id, best, image_path):
+        job = self.jobs.get(job_id)
+        policy = check_policy(job.get("verify"))
         serial_row = self._label_for(job, best.get("decoded"))
         expected = self._expected(job, serial_row)
         match = expected is not None and best.get("decoded") == expected
@@ -185,3 +201,44 @@ class FolderWatcher(threading.Thread):
     def stop(self):
         self.stopping.set()
         self.join(5)
+
+
+class ScannerFeed(threading.Thread):
+    """Feeds a LineVerifier from a fixed-mount scanner at the printer exit
+    that reports each read as a line of data over serial (pyserial URL:
+    /dev/ttyUSB0, rfc2217://…, loop:// in tests).  A scanner sends scan
+    data with its AIM identifier; GS may arrive as the byte 0x1D."""
+
+    def __init__(self, verifier, job_id, url, baud=9600, terminator=b"\r"):
+        super().__init__(name="label-scanner-%d" % job_id, daemon=True)
+        import serial
+
+        self.port = serial.serial_for_url(url, baudrate=baud, timeout=0.1)
+        self.verifier, self.job_id, self.terminator = verifier, job_id, terminator
+        self.stopping = threading.Event()
+        self.results = []
+
+    def run(self):
+        buf = b""
+        while not self.stopping.is_set():
+            try:
+                buf += self.port.read(256)
+            except Exception:  # noqa: BLE001 - a scanner unplugged: stop feeding, say so
+                log.exception("label scanner lost")
+                return
+            while True:
+                cut = min((i for i in (buf.find(b"\r"), buf.find(b"\n")) if i >= 0), default=-1)
+                if cut < 0:
+                    break
+                line, buf = buf[:cut], buf[cut + 1:]
+                if line.strip():
+                    text = line.decode("utf-8", "replace")
+                    try:
+                        self.results.append(self.verifier.check_data(self.job_id, text))
+                    except Exception:  # noqa: BLE001
+                        log.exception("checking a scanner read failed")
+
+    def stop(self):
+        self.stopping.set()
+        self.join(5)
+        self.port.close()

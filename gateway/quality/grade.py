@@ -97,11 +97,12 @@ def grade_symbol(gray, bc, unmatched, dpi, calibration, today, grade2d=None, gra
     if kind == "2d":
         from gateway.quality.grade2d import grade_2d
 
-        g = (grade2d or grade_2d)(gray, bc, calibration=calibration)
+        # GS1 healthcare's 2D aperture is 08 (0.008 in); it needs the image's dpi
+        g = (grade2d or grade_2d)(gray, bc, calibration=calibration, dpi=dpi, aperture=HEALTHCARE["2d"]["aperture"] if dpi else None)
     else:
         from gateway.quality.grade1d import grade_linear
 
-        g = (grade1d or grade_linear)(gray, bc, calibration=calibration, dpi=dpi)
+        g = (grade1d or grade_linear)(gray, bc, calibration=calibration, dpi=dpi)  # reports its aperture_ref
     spec = HEALTHCARE[kind]
     x_mm = round(g["x_dim_px"] / dpi * 25.4, 3) if dpi and g.get("x_dim_px") else None
     grade = float(g["grade"])
@@ -118,7 +119,8 @@ def grade_symbol(gray, bc, unmatched, dpi, calibration, today, grade2d=None, gra
         "valid": res["valid"],
         "errors": [e["code"] for e in res["errors"]],
         "overall": {"grade": round(grade, 1), "letter": letter(grade),
-                    "notation": "%.1f/%s/%s" % (grade, g.get("aperture_ref") or spec["aperture"], spec["wavelength"]),
+                    # the aperture actually used: GS1's when the dpi was known, else "x" (a fraction of X)
+                    "notation": "%.1f/%s/%s" % (grade, g.get("aperture_ref") or "x%.1f" % g.get("aperture_x", 0.8), spec["wavelength"]),
                     "minimum": spec["grade"], "passes": grade >= spec["grade"]},
         "parameters": g["parameters"],
         "x_dimension_mm": x_mm,

@@ -125,3 +125,34 @@ def test_a_fixed_scanner_on_serial_checks_data(tmp_path):
         assert states[:3] == ["verified", "voided", "verified"]
     finally:
         printer.stop()
+
+
+def test_a_camera_stream_checks_each_label_once(line, tmp_path):
+    # The virtual printer's labels as a camera at the printer exit would
+    # film them: each label for a few frames, a gap between labels; one
+    # label faded.  Read through OpenCV's real capture from a video file.
+    cv2 = pytest.importorskip("cv2")
+    import numpy as np
+    from PIL import Image
+
+    from gateway.quality.line import CameraFeed
+
+    jobs, printer, verifier, png_dir = line
+    printer.degrade_labels = {2}
+    job = jobs.create(CASE, "case-sscc", "line1", 3, fields={"sscc_prefix": "06901234"}, verify={"stop_after": 3})
+    jobs.start(job["id"])
+    printer.wait_printed(3, 60)
+    frames = [np.asarray(Image.open(p["png"]).convert("RGB"))[..., ::-1] for p in printer.printed]
+    h, w = frames[0].shape[:2]
+    video = str(tmp_path / "exit.avi")
+    out = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*"MJPG"), 10, (w, h))
+    blank = np.full((h, w, 3), 90, np.uint8)
+    for f in frames:
+        for _ in range(4):
+            out.write(np.ascontiguousarray(f))
+        for _ in range(2):
+            out.write(blank)
+    out.release()
+    feed = CameraFeed(verifier, job["id"], video)
+    feed.run()  # a file: read to its end, in this thread
+    assert [r["passed"] for r in feed.results] == [True, False, True]

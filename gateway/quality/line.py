@@ -242,3 +242,56 @@ class ScannerFeed(threading.Thread):
         self.stopping.set()
         self.join(5)
         self.port.close()
+
+
+class CameraFeed(threading.Thread):
+    """Feeds a LineVerifier from a camera at the printer exit (OpenCV
+    capture: a device index, an RTSP/HTTP stream, or a video file).  A label
+    is checked once, on the first frame whose symbol decodes to data not
+    seen just before; frames with no symbol (the gap between labels) re-arm
+    it.  A label that passes the camera unread cannot be told from a gap:
+    the job's end-of-job wait then reports it unchecked."""
+
+    def __init__(self, verifier, job_id, source=0, settle_frames=1):
+        super().__init__(name="label-camera-%d" % job_id, daemon=True)
+        import cv2
+
+        self.cap = cv2.VideoCapture(source)
+        if not self.cap.isOpened():
+            raise OSError("camera %r cannot be opened" % (source,))
+        self.verifier, self.job_id = verifier, job_id
+        self.settle = settle_frames
+        self.stopping = threading.Event()
+        self.results = []
+
+    def run(self):
+        import zxingcpp
+
+        last, seen = None, 0
+        while not self.stopping.is_set():
+            ok, frame = self.cap.read()
+            if not ok:
+                return  # the stream ended (a file) or the camera is gone
+            gray = frame if frame.ndim == 2 else frame[..., 1]  # green channel: fast, close to luminance
+            found = zxingcpp.read_barcodes(gray, text_mode=zxingcpp.TextMode.Plain)
+            data = found[0].bytes if found else None
+            if data is None:
+                last, seen = None, 0
+                continue
+            if data == last:
+                seen += 1
+                if seen != self.settle:
+                    continue
+            else:
+                last, seen = data, 0
+                if self.settle:
+                    continue
+            try:
+                self.results.append(self.verifier.check(self.job_id, frame[..., ::-1] if frame.ndim == 3 else frame))
+            except Exception:  # noqa: BLE001 - one bad frame must not stop the line's checks
+                log.exception("checking a camera frame failed")
+
+    def stop(self):
+        self.stopping.set()
+        self.join(5)
+        self.cap.release()

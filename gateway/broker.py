@@ -42,7 +42,10 @@ class EmbeddedBroker:
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
             # set_tcp_nodelay: small PUBACKs must not wait for Nagle (firmware.md, mqttc tests)
-            f.write("listener %d %s\npersistence false\nmax_queued_messages 100000\nset_tcp_nodelay true\n" % (self.port, self.host))
+            # persistence: sessions and queued QoS 1 messages (scans for a gateway
+            # that is restarting, retained configs) survive a broker restart
+            f.write("listener %d %s\npersistence true\npersistence_location %s/\nautosave_interval 10\n"
+                    "max_queued_messages 100000\nset_tcp_nodelay true\n" % (self.port, self.host, self.dir))
             # as root, mosquitto would switch to user "mosquitto", which cannot read our 0600 files
             f.write("user %s\n" % getpass.getuser())
             if self.access is None:

@@ -72,7 +72,11 @@ class Ingest:
         self.max_payload = max_payload
         self.stats = {"scans": 0, "duplicates": 0, "rejects": 0, "answers": 0}
         self.lock = threading.Lock()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=True)
+        # A persistent session: while the gateway is down (restart, crash) the
+        # broker keeps every QoS 1 scan for it.  A handheld drops a scan from its
+        # outbox once the *broker* acknowledged it, so a clean session would
+        # lose every scan sent while the gateway was away.
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, clean_session=False)
         if user:
             self.client.username_pw_set(user, password)
         self.client.on_connect = self._on_connect

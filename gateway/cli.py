@@ -128,9 +128,12 @@ def _db_url(args):
     # The database of the configuration given with --config (or the default).
     from gateway import config as C
 
+    import os
+
     cfg, problems = C.load(getattr(args, "config", None))
     if problems:
         raise SystemExit("config: " + "; ".join(problems))
+    os.makedirs(cfg["data_dir"], exist_ok=True)  # the SQLite file lives there (first use on a fresh machine)
     return C.database_url(cfg)
 
 
@@ -230,6 +233,29 @@ def cmd_grade(args):
     return 0 if worst >= args.min_grade else 1
 
 
+def cmd_user(args):
+    # Panel users (people); machines use API tokens.  The password comes from
+    # UDI_EDGE_PASSWORD or is asked for, never from the command line (shell history).
+    import getpass
+    import os
+
+    from gateway.panel import users
+
+    engine = _store(args).engine
+    password = os.environ.get("UDI_EDGE_PASSWORD") or getpass.getpass("password for %s: " % args.name)
+    try:
+        if args.user_cmd == "add":
+            users.create_user(engine, args.name, password, args.role)
+            print("user %s (%s) added" % (args.name, args.role))
+        else:
+            users.set_password(engine, args.name, password)
+            print("password of %s set (lock-out cleared)" % args.name)
+    except (ValueError, KeyError) as e:
+        print("user: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_db_upgrade(args):
     # Store() migrates on open; this is the explicit form for operators.
     store = _store(args)
@@ -319,6 +345,16 @@ def build_parser():
     dr.add_argument("dev")
     dvsub.add_parser("list", help="handhelds the gateway knows, with their login state")
     dv.set_defaults(func=cmd_device)
+
+    us = sub.add_parser("user", help="panel users (password from UDI_EDGE_PASSWORD or asked for)")
+    us.add_argument("--config", help="TOML configuration file (its database)")
+    ussub = us.add_subparsers(dest="user_cmd", required=True)
+    ua = ussub.add_parser("add", help="add a user")
+    ua.add_argument("name")
+    ua.add_argument("--role", choices=("viewer", "operator", "admin"), default="viewer")
+    up = ussub.add_parser("passwd", help="set a user's password (clears a lock-out)")
+    up.add_argument("name")
+    us.set_defaults(func=cmd_user)
 
     db = sub.add_parser("db", help="database")
     db.add_argument("--config", help="TOML configuration file (its database)")

@@ -330,3 +330,33 @@ label_checks = Table(
     Column("image", String(512)),
     Column("at", Float, nullable=False),
 )
+
+# --- the panel's users, sessions and audit log (gateway.panel) ---------------------------
+
+panel_users = Table(
+    "panel_users", metadata,
+    Column("name", String(64), primary_key=True),
+    Column("pw_hash", String(256), nullable=False),  # scrypt$n$r$p$salt$hash (hex)
+    Column("role", String(16), nullable=False),  # viewer / operator / admin
+    Column("failed_count", Integer, nullable=False, default=0),
+    Column("locked_until", Float),
+    Column("created_at", Float, nullable=False),
+)
+
+panel_sessions = Table(
+    "panel_sessions", metadata,
+    Column("id", String(64), primary_key=True),  # SHA-256 of the cookie's token
+    Column("user", String(64), nullable=False, index=True),
+    Column("csrf", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+)
+
+panel_audit = Table(
+    "panel_audit", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False, index=True),
+    Column("user", String(64)),
+    Column("action", String(32), nullable=False),
+    Column("detail", Text),
+)

@@ -4,6 +4,7 @@ loop, and (in the demo set-up) simulated handhelds running the real firmware."""
 
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -17,6 +18,7 @@ from gateway.ingest import Ingest
 from gateway.store import Store
 from gateway.api import create_app
 from gateway.api.auth import create_token, has_tokens
+from gateway.panel import mount_panel
 from gateway.devices import DeviceRegistry
 from gateway.trace import Tracer
 
@@ -65,9 +67,11 @@ class Gateway:
             self.virtual_printer = VirtualPrinter(port=0, dpi=cfg["printing"]["virtual_dpi"], ips=cfg["printing"]["virtual_ips"],
                                                   png_dir=os.path.join(cfg["data_dir"], "virtual-printer")).start()
             self.print_jobs.add_printer("virtual", self.virtual_printer.uri, cfg["printing"]["virtual_dpi"], cfg["printing"]["virtual_ips"])
-        self.api = ApiServer(create_app(self.store, self.registry, tracer=self.tracer, print_jobs=self.print_jobs),
-                             cfg["api"]["host"], cfg["api"]["port"]).start()
+        app = create_app(self.store, self.registry, tracer=self.tracer, print_jobs=self.print_jobs)
+        mount_panel(app)  # the web panel on the same server: / and /panel
+        self.api = ApiServer(app, cfg["api"]["host"], cfg["api"]["port"]).start()
         self.admin_token_file = first_admin_token(self.store.engine, cfg["data_dir"])
+        self.admin_password_file = first_panel_admin(self.store.engine, cfg["data_dir"])
         return self
 
     def provision(self, dev, **meta):
@@ -109,6 +113,7 @@ class ApiServer:
         return self
 
     def stop(self):
+        self.server.config.app.state.panel_closing = True  # live-update streams end, so the server can
         self.server.should_exit = True
         self.thread.join(5)
 
@@ -127,12 +132,30 @@ def first_admin_token(engine, data_dir):
     return path
 
 
+def first_panel_admin(engine, data_dir):
+    # Nobody could sign in to a fresh panel: one admin user, its random
+    # password left in the data directory for this user only.
+    from gateway.panel import users
+
+    if users.list_users(engine):
+        return None
+    password = secrets.token_urlsafe(12)
+    users.create_user(engine, "admin", password, "admin")
+    path = os.path.join(os.path.abspath(data_dir), "admin-password")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(password + "\n")
+    return path
+
+
 def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
     gw = Gateway(cfg).start()
     out("UDI Edge gateway: broker %s:%d, database %s" % (gw.host, gw.port, C.database_url(cfg)))
-    out("API: http://%s:%d/api (OpenAPI at /docs)" % (gw.api.host, gw.api.port))
+    out("panel: http://%s:%d/  API: http://%s:%d/api (OpenAPI at /docs)" % (gw.api.host, gw.api.port, gw.api.host, gw.api.port))
     if gw.virtual_printer:
         out("virtual printer 'virtual' at %s (labels as PNG in %s)" % (gw.virtual_printer.uri, os.path.join(cfg["data_dir"], "virtual-printer")))
+    if gw.admin_password_file:
+        out("panel user 'admin', first password in %s (change it: udi-edge user passwd admin)" % gw.admin_password_file)
     if gw.admin_token_file:
         out("first admin API token written to %s (create more: udi-edge token create NAME --role admin)" % gw.admin_token_file)
     stop = threading.Event()

@@ -14,6 +14,8 @@ EXTRAS="[sim]"
 # mosquitto: the real MQTT broker; postgresql: storage tests and real deployments;
 # libusb-1.0-0: USB printers; fonts-arphic-gbsn00lp: Chinese text in label previews.
 APT_PACKAGES=(mosquitto postgresql libusb-1.0-0 fonts-arphic-gbsn00lp)
+# chromium: the panel's browser tests (Playwright drives Debian's chromium).
+[ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

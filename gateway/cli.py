@@ -80,6 +80,7 @@ def cmd_run(args):
     handhelds = args.handhelds if args.handhelds is not None else (cfg["demo"]["handhelds"] if args.config else 3)
     if not args.config:
         cfg["printing"]["virtual_printer"] = True
+        cfg["demo"]["print_job"] = True
     service.run(cfg, handhelds=handhelds, scans=args.scans or cfg["demo"]["scans"], rate=cfg["demo"]["rate"],
                 seconds=args.seconds, out=lambda s: print(s, flush=True))
     return 0

@@ -21,7 +21,7 @@ DEFAULTS = {
     "trace": {"expiry_warn_days": 30},
     # The demo's virtual ZPL printer (TCP 9100 protocol on a free port), registered as printer "virtual".
     "printing": {"virtual_printer": False, "virtual_dpi": 300, "virtual_ips": 6.0},  # expires_soon alerts this many days ahead
-    "demo": {"handhelds": 0, "scans": 20, "rate": 2.0},
+    "demo": {"handhelds": 0, "scans": 20, "rate": 2.0, "print_job": False},
 }
 
 ENV = {

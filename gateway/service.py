@@ -65,7 +65,8 @@ class Gateway:
         self.virtual_printer = None
         if cfg["printing"]["virtual_printer"]:
             self.virtual_printer = VirtualPrinter(port=0, dpi=cfg["printing"]["virtual_dpi"], ips=cfg["printing"]["virtual_ips"],
-                                                  png_dir=os.path.join(cfg["data_dir"], "virtual-printer")).start()
+                                                  # a folder per run: its label numbers start at 1 again
+                                                  png_dir=_fresh_dir(os.path.join(cfg["data_dir"], "virtual-printer"))).start()
             self.print_jobs.add_printer("virtual", self.virtual_printer.uri, cfg["printing"]["virtual_dpi"], cfg["printing"]["virtual_ips"])
         app = create_app(self.store, self.registry, tracer=self.tracer, print_jobs=self.print_jobs)
         mount_panel(app)  # the web panel on the same server: / and /panel
@@ -90,6 +91,12 @@ class Gateway:
             self.ingest.stop()
         if self.broker:
             self.broker.stop()
+
+
+def _fresh_dir(parent):
+    path = os.path.join(parent, time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(path, exist_ok=True)
+    return path
 
 
 class ApiServer:
@@ -148,16 +155,43 @@ def first_panel_admin(engine, data_dir):
     return path
 
 
+DEMO_PRODUCT = {"di": "06901234567892", "primary_di": "06901234567892", "name": "一次性使用无菌注射器（演示）",
+                "reg_no": "国械注准20173151234", "pi_lot": True, "pi_serial": True, "pi_mfg": False, "pi_expiry": True,
+                "source": "sheet"}
+
+
+def demo_print_job(gw, out, quantity=12):
+    # The demo line: a product in the master, a 12-label UDI job on the
+    # virtual printer, every label graded as it comes out (panel: 打印任务, 质量).
+    from sqlalchemy import insert, select
+
+    from gateway.quality.line import FolderWatcher, LineVerifier
+    from gateway.schema import products
+
+    with gw.store.engine.begin() as c:
+        if c.execute(select(products.c.di).where(products.c.di == DEMO_PRODUCT["di"])).first() is None:
+            c.execute(insert(products).values(updated_at=time.time(), **DEMO_PRODUCT))
+    expiry = time.strftime("%Y-%m-%d", time.localtime(time.time() + 2 * 365 * 86400))
+    job = gw.print_jobs.create(DEMO_PRODUCT["di"], "udi-item-dm", "virtual", quantity, lot=time.strftime("D%y%m%d"),
+                               expiry=expiry, actor="demo", verify={"min_grade": 1.5, "stop_after": 3})
+    watcher = FolderWatcher(LineVerifier(gw.print_jobs, dpi=gw.virtual_printer.dpi), job["id"], gw.virtual_printer.png_dir)
+    watcher.start()
+    gw.print_jobs.start(job["id"], actor="demo")
+    out("demo print job %d: %d labels on the virtual printer, each graded as it is printed" % (job["id"], quantity))
+    return watcher
+
+
 def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
     gw = Gateway(cfg).start()
     out("UDI Edge gateway: broker %s:%d, database %s" % (gw.host, gw.port, C.database_url(cfg)))
     out("panel: http://%s:%d/  API: http://%s:%d/api (OpenAPI at /docs)" % (gw.api.host, gw.api.port, gw.api.host, gw.api.port))
     if gw.virtual_printer:
-        out("virtual printer 'virtual' at %s (labels as PNG in %s)" % (gw.virtual_printer.uri, os.path.join(cfg["data_dir"], "virtual-printer")))
+        out("virtual printer 'virtual' at %s (labels as PNG in %s)" % (gw.virtual_printer.uri, gw.virtual_printer.png_dir))
     if gw.admin_password_file:
         out("panel user 'admin', first password in %s (change it: udi-edge user passwd admin)" % gw.admin_password_file)
     if gw.admin_token_file:
         out("first admin API token written to %s (create more: udi-edge token create NAME --role admin)" % gw.admin_token_file)
+    watcher = demo_print_job(gw, out) if gw.virtual_printer and cfg["demo"].get("print_job") else None
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -191,5 +225,7 @@ def run(cfg, handhelds=0, scans=20, rate=2.0, seconds=None, out=print):
                 last = stats
             stop.wait(1.0)
     finally:
+        if watcher is not None:
+            watcher.stop()
         gw.stop()
     return gw

@@ -173,7 +173,8 @@ def test_pages_render_in_chinese_and_english(client, store):
                                                "trace": [{"code": "used_twice", "bad": True}]}))
     signed_in(client, "ada")
     pages = ["/panel", "/panel/handhelds", "/panel/scans", "/panel/scans?code=" + GTIN, "/panel/scans/1",
-             "/panel/jobs", "/panel/jobs/new", "/panel/alerts", "/panel/alerts?show=all", "/panel/audit"]
+             "/panel/jobs", "/panel/jobs/new", "/panel/alerts", "/panel/alerts?show=all", "/panel/audit",
+             "/panel/printers", "/panel/quality", "/panel/quality?job=1"]
     for path in pages:
         r = client.get(path)
         assert r.status_code == 200, path
@@ -209,3 +210,146 @@ def test_a_bad_job_says_what_is_wrong_and_sign_out_ends_the_session(client, stor
     assert r.status_code == 303
     assert client.get("/panel", follow_redirects=False).status_code == 303
     assert ("olga", "signout") in audit_actions(store)
+
+
+# --- printers ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def vprinter():
+    from gateway.sim.printer import VirtualPrinter
+
+    p = VirtualPrinter(port=0, ips=14, label_length_in=0.5).start()
+    yield p
+    p.stop()
+
+
+def test_admin_adds_a_printer_and_the_page_shows_its_live_status(client, store, vprinter):
+    csrf = signed_in(client, "ada")
+    r = client.post("/panel/printers", data={"csrf": csrf, "name": "line-1", "uri": vprinter.uri, "dpi": "300",
+                                             "ips": "8"}, follow_redirects=False)
+    assert r.status_code == 303 and "msg=added" in r.headers["location"]
+    page = client.get(r.headers["location"]).text
+    assert "打印机 line-1 已添加" in page and "就绪" in page and vprinter.uri in page
+    client.post("/panel/printers", data={"csrf": csrf, "name": "far", "uri": "tcp://127.0.0.1:1", "dpi": "203", "ips": "4"})
+    vprinter.inject("paper_out")
+    t0 = time.monotonic()
+    page = client.get("/panel/printers").text
+    assert time.monotonic() - t0 < 5
+    row = page.split('data-printer="line-1"')[1].split("</tr>")[0]
+    assert "缺纸" in row and "未就绪" in row
+    assert "无法连接" in page.split('data-printer="far"')[1].split("</tr>")[0]
+    client.get("/panel/lang/en")
+    assert "paper out" in client.get("/panel/printers").text
+    # changing it keeps one row and says so
+    r = client.post("/panel/printers", data={"csrf": csrf, "name": "line-1", "uri": vprinter.uri, "dpi": "600",
+                                             "ips": "6"}, follow_redirects=False)
+    assert "msg=changed" in r.headers["location"]
+    from gateway.schema import printers
+    with store.engine.connect() as c:
+        assert c.execute(select(printers.c.dpi).where(printers.c.name == "line-1")).scalar() == 600
+    acts = audit_actions(store)
+    assert ("ada", "printer_add") in acts and ("ada", "printer_change") in acts
+
+
+def test_printer_form_says_what_is_wrong(client, store):
+    csrf = signed_in(client, "ada")
+    r = client.post("/panel/printers", data={"csrf": csrf, "name": "", "uri": "http://x", "dpi": "250", "ips": "99"})
+    assert r.status_code == 422
+    for words in ("名称：必填", "连接地址：应为", "请选择 203、300 或 600", "1 到 14"):
+        assert words in r.text, words
+    r = client.post("/panel/printers", data={"csrf": csrf, "name": "ok", "uri": "tcp://", "dpi": "300", "ips": "6"})
+    assert r.status_code == 422 and "连接地址" in r.text and "名称" not in r.text.split('class="problems"')[1].split("</ul>")[0]
+    from gateway.schema import printers
+    with store.engine.connect() as c:
+        assert c.execute(select(printers)).first() is None
+
+
+def test_viewer_and_operator_may_not_add_printers_and_viewer_may_not_test(client, vprinter):
+    csrf = signed_in(client, "vic")
+    client.app.state.print_jobs.add_printer("p1", vprinter.uri, 300, 6)
+    page = client.get("/panel/printers")
+    assert page.status_code == 200 and "p1" in page.text and 'action="/panel/printers"' not in page.text
+    assert "/test" not in page.text
+    r = client.post("/panel/printers", data={"csrf": csrf, "name": "x", "uri": "tcp://h", "dpi": "300", "ips": "6"})
+    assert r.status_code == 403 and "需要管理员权限" in r.text
+    r = client.post("/panel/printers/p1/test", data={"csrf": csrf})
+    assert r.status_code == 403 and "需要操作员权限" in r.text
+    client.post("/panel/logout", data={"csrf": csrf})
+    csrf = signed_in(client, "olga")
+    r = client.post("/panel/printers", data={"csrf": csrf, "name": "x", "uri": "tcp://h", "dpi": "300", "ips": "6"})
+    assert r.status_code == 403
+    time.sleep(0.2)
+    assert vprinter.labels_printed == 0
+
+
+def test_operator_prints_a_test_label(client, store, vprinter):
+    client.app.state.print_jobs.add_printer("p1", vprinter.uri, 300, 6)
+    csrf = signed_in(client, "olga")
+    r = client.post("/panel/printers/p1/test", data={"csrf": csrf})
+    assert r.status_code == 200 and "测试标签已发送到 p1" in r.text
+    assert vprinter.wait_printed(1, 10)
+    assert "^FDUDI Edge test^FS" in vprinter.printed[0]["zpl"]
+    assert ("olga", "printer_test") in audit_actions(store)
+    # an unreachable printer: told so in words, and audited
+    client.app.state.print_jobs.add_printer("gone", "tcp://127.0.0.1:1", 300, 6)
+    r = client.post("/panel/printers/gone/test", data={"csrf": csrf})
+    assert r.status_code == 502 and "测试标签未能发送到 gone" in r.text
+    assert client.post("/panel/printers/nope/test", data={"csrf": csrf}).status_code == 404
+
+
+# --- label quality ------------------------------------------------------------------------------
+
+def _png(path, shade=0):
+    from PIL import Image
+
+    Image.new("L", (300, 200), shade).save(path)
+    return str(path)
+
+
+def _checks(store, tmp_path):
+    from gateway.schema import label_checks
+
+    now = time.time()
+    rows = [{"job_id": 7, "decoded": "(01)1", "match": True, "valid": True, "grade": 3.8, "notation": "3.8/10/660", "passed": True,
+             "reason": None, "image": _png(tmp_path / "ok.png", 255), "at": now},
+            {"job_id": 7, "decoded": "(01)2", "match": False, "valid": True, "grade": 3.5, "notation": "3.5", "passed": False,
+             "reason": "data does not match what was sent", "image": _png(tmp_path / "bad.png", 80), "at": now - 100},
+            {"job_id": 8, "decoded": None, "match": False, "valid": False, "grade": 0.0, "notation": None, "passed": False,
+             "reason": "no symbol could be decoded", "image": None, "at": now - 200}]
+    with store.engine.begin() as c:
+        for r in rows:
+            c.execute(insert(label_checks).values(**r))
+
+
+def test_quality_page_lists_failures_first_with_reasons_and_a_summary(client, store, tmp_path):
+    _checks(store, tmp_path)
+    signed_in(client, "vic")
+    page = client.get("/panel/quality").text
+    order = re.findall(r'data-check="(\d+)" class="(\w+)"', page)
+    assert order == [("2", "failed"), ("3", "failed"), ("1", "passed")]
+    assert "解码数据与发送的数据不一致" in page and "无法解码条码" in page
+    assert '/panel/quality/image/2?thumb=1' in page and '/panel/quality/image/3?' not in page
+    summary = page.split('id="q-summary"')[1].split("</table>")[0]
+    row7 = summary.split('data-job="7"')[1].split("</tr>")[0]
+    assert '"checked">2<' in row7 and '"passed">1<' in row7 and "3.6" in row7 and ">A<" in row7
+    assert "<svg" in page
+    one = client.get("/panel/quality?job=8").text
+    assert re.findall(r'data-check="(\d+)"', one) == ["3"]
+    client.get("/panel/lang/en")
+    assert "the decoded data differs from what was sent" in client.get("/panel/quality").text
+
+
+def test_quality_image_route_serves_only_label_check_images(client, store, tmp_path):
+    _checks(store, tmp_path)
+    signed_in(client, "vic")
+    r = client.get("/panel/quality/image/2?thumb=1")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png" and r.content[:4] == b"\x89PNG"
+    assert client.get("/panel/quality/image/1").status_code == 200
+    assert client.get("/panel/quality/image/3").status_code == 404  # a check without an image
+    assert client.get("/panel/quality/image/99").status_code == 404
+    for bad in ("/panel/quality/image/..%2F..%2Fetc%2Fpasswd", "/panel/quality/image/%2Fetc%2Fpasswd",
+                "/panel/quality/image/1%2F..%2F..%2Fpanel.sqlite", "/panel/quality/image?path=" + str(tmp_path / "ok.png")):
+        r = client.get(bad)
+        assert r.status_code in (404, 422) and b"root:" not in r.content and r.content[:4] != b"\x89PNG", bad
+    client.post("/panel/logout", data={"csrf": csrf_of(client.get("/panel").text)})
+    assert client.get("/panel/quality/image/2", follow_redirects=False).status_code == 303

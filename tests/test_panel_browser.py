@@ -86,3 +86,36 @@ def test_a_viewer_sees_no_controls_and_is_told_why(site, browser):
     page.goto(base + "/panel/jobs/new")
     assert "需要操作员权限" in page.locator(".notice.bad").inner_text()
     page.close()
+
+
+def test_a_failed_label_check_is_first_on_the_quality_page(site, browser, tmp_path):
+    import time
+
+    from PIL import Image, ImageDraw
+    from sqlalchemy import insert
+
+    from gateway.schema import label_checks
+
+    base, store, _ = site
+    img = Image.new("RGB", (400, 240), "white")
+    ImageDraw.Draw(img).rectangle((40, 40, 200, 200), fill="black")
+    bad = str(tmp_path / "bad.png")
+    img.save(bad)
+    now = time.time()
+    with store.engine.begin() as c:
+        c.execute(insert(label_checks).values(job_id=3, decoded="(01)06901234567892(21)X", match=False, valid=True,
+                                              grade=3.2, notation="3.2", passed=False, image=bad, at=now - 60,
+                                              reason="data does not match what was sent"))
+        c.execute(insert(label_checks).values(job_id=3, decoded="(01)06901234567892(21)Y", match=True, valid=True,
+                                              grade=3.9, notation="3.9", passed=True, image=None, at=now))
+    page = browser.new_page()
+    demo.sign_in(page, base)
+    page.goto(base + "/panel/quality")
+    first = page.locator("#checks tbody tr").first
+    assert first.get_attribute("class") == "failed"
+    assert "解码数据与发送的数据不一致" in first.locator(".why").inner_text()
+    thumb = first.locator("img.thumb")
+    assert thumb.is_visible()
+    page.wait_for_function("() => { const i = document.querySelector('#checks tbody tr img.thumb');"
+                           " return i && i.complete && i.naturalWidth > 0; }", timeout=10000)
+    page.close()

@@ -11,19 +11,23 @@ audit row for every change, and strict security headers on every panel
 response (no inline script or style, so CSP can be default-src 'self')."""
 
 import asyncio
+import contextlib
 import hmac
+import io
 import json
 import os
+import re
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from starlette.concurrency import run_in_threadpool
 
 from gateway.api.routes.printing import get_jobs
@@ -31,7 +35,19 @@ from gateway.panel import i18n, users
 from gateway.printing import render as zrender
 from gateway.printing import templates as T
 from gateway.printing.jobs import JobError, declared_missing, label_plan
-from gateway.schema import alerts, devices, print_jobs, printers, products, scans, serials
+from gateway.printing.status import poll as poll_status
+from gateway.printing.transports import PrinterError, open_printer
+from gateway.quality import grade as qgrade
+from gateway.schema import (
+    alerts,
+    devices,
+    label_checks,
+    print_jobs,
+    printers,
+    products,
+    scans,
+    serials,
+)
 from gateway.trace import messages as trace_messages
 from udi_codes import messages as code_messages
 
@@ -560,6 +576,277 @@ def alert_ack(request: Request, alert_id: int, s=Operator):
     if not n:
         return page(request, "error.html", s, 404, message=i18n.t(lang_of(request), "err.notfound"), back="/panel/alerts")
     return see_other("/panel/alerts?acked=%d" % alert_id)
+
+
+# --- printers ------------------------------------------------------------------------------------
+
+POLL_TIMEOUT_S = 1.0  # each printer is asked for its status when the page loads, at most this long
+TEST_ZPL = b"^XA^FO50,50^A0N,40,40^FDUDI Edge test^FS^XZ"
+DPIS = (203, 300, 600)
+URI_SCHEMES = ("tcp", "usb", "serial", "cups")
+BUSY_STATES = ("running", "paused", "held", "cancelling")
+
+
+def _open(jobs, uri, timeout):
+    opener = getattr(jobs, "opener", None) or open_printer
+    return opener(uri, timeout=timeout) if opener is open_printer else opener(uri)
+
+
+def poll_printer(jobs, uri, timeout=POLL_TIMEOUT_S):
+    """One status poll -> PrinterState.as_dict(); an error opening it counts as unreachable."""
+    try:
+        prn = _open(jobs, uri, timeout)
+    except (PrinterError, OSError) as e:
+        return {"ready": False, "faults": ["unreachable"], "warnings": [], "error": str(e)}
+    try:
+        return poll_status(prn, timeout=timeout).as_dict()
+    except (PrinterError, OSError, ValueError) as e:  # a reply nobody expected must not break the page
+        return {"ready": False, "faults": ["status_unreadable"], "warnings": [], "error": str(e)}
+    finally:
+        _close(prn)
+
+
+def _close(prn):
+    with contextlib.suppress(PrinterError, OSError):
+        prn.close()
+
+
+def printer_rows(engine, jobs):
+    with engine.connect() as c:
+        rows = [dict(r) for r in c.execute(select(printers).order_by(printers.c.name)).mappings()]
+        busy = {r[0]: r[1] for r in c.execute(select(print_jobs.c.printer, print_jobs.c.id)
+                                                .where(print_jobs.c.state.in_(BUSY_STATES)))}
+    if rows:
+        with ThreadPoolExecutor(max_workers=min(8, len(rows))) as pool:
+            states = list(pool.map(lambda r: poll_printer(jobs, r["uri"]), rows))
+    else:
+        states = []
+    for r, st in zip(rows, states):
+        r["live"] = st
+        r["job"] = busy.get(r["name"])
+        r["model"] = (r.get("info") or {}).get("model") if isinstance(r.get("info"), dict) else None
+    return rows
+
+
+def check_printer_form(form, lang):
+    """The add / change form -> (values, problems in words)."""
+    v = {k: str(form.get(k) or "").strip()[:256] for k in ("name", "uri", "dpi", "ips")}
+    v["name"] = v["name"][:64]
+    problems = []
+    if not v["name"] or not all(ch.isalnum() or ch in "-_." for ch in v["name"]):
+        problems.append(i18n.t(lang, "prn.err.name"))
+    scheme, _, rest = v["uri"].partition(":")
+    if scheme.lower() not in URI_SCHEMES or not rest.strip("/"):
+        problems.append(i18n.t(lang, "prn.err.uri"))
+    else:
+        try:  # a tcp URI needs a host (and a numeric port); nothing is opened here
+            if scheme.lower() == "tcp":
+                parts = urlsplit(v["uri"])
+                if not parts.hostname or (parts.port is not None and not 0 < parts.port < 65536):
+                    raise ValueError
+        except ValueError:
+            problems.append(i18n.t(lang, "prn.err.uri"))
+    dpi = int(v["dpi"]) if v["dpi"].isdigit() else None
+    if dpi not in DPIS:
+        problems.append(i18n.t(lang, "prn.err.dpi"))
+    try:
+        ips = float(v["ips"])
+        if not 1 <= ips <= 14:
+            raise ValueError
+    except ValueError:
+        ips = None
+        problems.append(i18n.t(lang, "prn.err.ips"))
+    return v, dpi, ips, problems
+
+
+def _printers_page(request, s, status_code=200, values=None, problems=None, notice=None, error=None):
+    jobs = get_jobs(request)
+    rows = printer_rows(engine_of(request), jobs)
+    edit = request.query_params.get("edit")
+    if values is None:
+        cur = next((r for r in rows if r["name"] == edit), None)
+        values = ({"name": cur["name"], "uri": cur["uri"], "dpi": str(cur["dpi"]), "ips": "%g" % cur["ips"]}
+                  if cur else {"name": "", "uri": "tcp://", "dpi": "300", "ips": "6"})
+    return page(request, "printers.html", s, status_code, printers=rows, v=values, problems=problems or [],
+                dpis=DPIS, notice=notice, error=error, editing=bool(values.get("name")) and
+                any(r["name"] == values["name"] for r in rows))
+
+
+@router.get("/panel/printers", include_in_schema=False)
+async def printer_list(request: Request, s=Viewer):
+    lang = lang_of(request)
+    msg, name = request.query_params.get("msg"), request.query_params.get("p", "")[:64]
+    notice = {"added": "prn.added", "changed": "prn.changed", "test": "prn.test_sent"}.get(msg)
+    notice = i18n.t(lang, notice, name=name) if notice else None
+    return await run_in_threadpool(_printers_page, request, s, notice=notice)
+
+
+@router.post("/panel/printers", include_in_schema=False)
+async def printer_save(request: Request, s=Admin):
+    form = await request.form()
+    lang = lang_of(request)
+    v, dpi, ips, problems = check_printer_form(form, lang)
+    if problems:
+        return await run_in_threadpool(partial(_printers_page, request, s, 422, v, problems))
+    jobs = get_jobs(request)
+    existed = await run_in_threadpool(jobs.printer, v["name"])
+    try:
+        await run_in_threadpool(jobs.add_printer, v["name"], v["uri"], dpi, ips)
+    except JobError as e:
+        return await run_in_threadpool(partial(_printers_page, request, s, 422, v, _problems_text(e.problems)))
+    action = "printer_change" if existed else "printer_add"
+    users.audit(engine_of(request), s["user"], action, "%s: %s, %d dpi, %g ips" % (v["name"], v["uri"], dpi, ips))
+    return see_other("/panel/printers?msg=%s&p=%s" % ("changed" if existed else "added", quote(v["name"])))
+
+
+def send_test_label(jobs, uri):
+    prn = _open(jobs, uri, 5.0)
+    try:
+        prn.send(TEST_ZPL)
+    finally:
+        _close(prn)
+
+
+@router.post("/panel/printers/{name}/test", include_in_schema=False)
+async def printer_test(request: Request, name: str, s=Operator):
+    lang = lang_of(request)
+    jobs = get_jobs(request)
+    prn = await run_in_threadpool(jobs.printer, name)
+    if prn is None:
+        return page(request, "error.html", s, 404, message=i18n.t(lang, "err.notfound"), back="/panel/printers")
+    with engine_of(request).connect() as c:
+        busy = c.execute(select(print_jobs.c.id).where(print_jobs.c.printer == name,
+                                                        print_jobs.c.state.in_(BUSY_STATES))).first()
+    if busy is not None:
+        # A test label in the middle of a job would spoil its reconciliation with the printer's counter.
+        return await run_in_threadpool(partial(_printers_page, request, s, 409,
+                                               error=i18n.t(lang, "prn.test_busy", name=name, job=busy[0])))
+    try:
+        await run_in_threadpool(send_test_label, jobs, prn["uri"])
+    except (PrinterError, OSError) as e:
+        users.audit(engine_of(request), s["user"], "printer_test_failed", "%s: %s" % (name, e))
+        return await run_in_threadpool(partial(_printers_page, request, s, 502,
+                                               error=i18n.t(lang, "prn.test_failed", name=name, detail=str(e))))
+    users.audit(engine_of(request), s["user"], "printer_test", "%s: one test label to %s" % (name, prn["uri"]))
+    return see_other("/panel/printers?msg=test&p=%s" % quote(name))
+
+
+# --- label quality ---------------------------------------------------------------------------------
+
+QUALITY_ROWS = 300
+THUMB_PX = 160
+REASONS = (  # LineVerifier's reasons (gateway.quality.line) -> words in the panel's language
+    (re.compile(r"^no symbol could be decoded$"), "q.why.nodecode"),
+    (re.compile(r"^data does not match what was sent$"), "q.why.mismatch"),
+    (re.compile(r"^decoded data is not a valid code: ?(?P<detail>.*)$"), "q.why.invalid"),
+    (re.compile(r"^grade (?P<grade>[\d.]+) below (?P<min>[\d.]+)$"), "q.why.grade"),
+)
+
+
+def reason_words(reason, lang):
+    if not reason:
+        return ""
+    for rx, key in REASONS:
+        m = rx.match(reason)
+        if m:
+            return i18n.t(lang, key, **m.groupdict())
+    return reason
+
+
+def grade_letter(grade):
+    return None if grade is None else qgrade.letter(grade)
+
+
+def _summary_rows(c, job):
+    q = (select(label_checks.c.job_id, func.count(), func.sum(case((label_checks.c.passed.is_(True), 1), else_=0)),
+                func.avg(label_checks.c.grade), func.min(label_checks.c.at), print_jobs.c.printer)
+         .select_from(label_checks.outerjoin(print_jobs, print_jobs.c.id == label_checks.c.job_id))
+         .group_by(label_checks.c.job_id, print_jobs.c.printer))
+    if job is not None:
+        q = q.where(label_checks.c.job_id == job)
+    out = []
+    for job_id, n, ok, mean, first, printer in c.execute(q):
+        ok = int(ok or 0)
+        out.append({"job": job_id, "checked": n, "passed": ok, "failed": n - ok,
+                    "mean": None if mean is None else round(float(mean), 2),
+                    "letter": grade_letter(mean), "first": first, "printer": printer or "-"})
+    return out
+
+
+def trend_chart(points, w=320, h=90, pad=14):
+    """Mean grade (0-4) per job in time order -> an inline SVG's points and labels (drawn on the server)."""
+    pts = [p for p in points if p["mean"] is not None]
+    if not pts:
+        return None
+    step = (w - 2 * pad) / max(1, len(pts) - 1)
+    xy = []
+    for i, p in enumerate(pts):
+        x = pad + (i * step if len(pts) > 1 else (w - 2 * pad) / 2)
+        y = pad + (h - 2 * pad) * (1 - max(0.0, min(4.0, p["mean"])) / 4.0)
+        xy.append({"x": round(x, 1), "y": round(y, 1), "job": p["job"], "mean": p["mean"], "letter": p["letter"]})
+    grid = [{"y": round(pad + (h - 2 * pad) * (1 - g / 4.0), 1), "g": g} for g in (1, 2, 3, 4)]
+    return {"w": w, "h": h, "points": xy, "line": " ".join("%s,%s" % (p["x"], p["y"]) for p in xy), "grid": grid}
+
+
+def quality_data(engine, job, lang):
+    lc = label_checks
+    q = (select(lc.c.id, lc.c.job_id, lc.c.serial_id, lc.c.decoded, lc.c.match, lc.c.valid, lc.c.grade, lc.c.notation,
+                lc.c.passed, lc.c.reason, lc.c.image, lc.c.at, serials.c.serial, serials.c.label_no)
+         .select_from(lc.outerjoin(serials, serials.c.id == lc.c.serial_id))
+         .order_by(lc.c.passed.asc(), lc.c.at.desc(), lc.c.id.desc()).limit(QUALITY_ROWS))
+    if job is not None:
+        q = q.where(lc.c.job_id == job)
+    with engine.connect() as c:
+        rows = [dict(r) for r in c.execute(q).mappings()]
+        summary = _summary_rows(c, job)
+        everything = summary if job is None else _summary_rows(c, None)
+    for r in rows:
+        r["letter"] = grade_letter(r["grade"])
+        r["why"] = reason_words(r["reason"], lang)
+        r["has_image"] = bool(r["image"])
+    summary.sort(key=lambda s: -(s["job"] or 0))
+    trends = {}
+    for srow in sorted(everything, key=lambda s: (s["first"] or 0, s["job"] or 0)):
+        trends.setdefault(srow["printer"], []).append(srow)
+    charts = [{"printer": p, "jobs": js, "chart": trend_chart(js)} for p, js in sorted(trends.items())]
+    return rows, summary, charts
+
+
+@router.get("/panel/quality", include_in_schema=False)
+def quality_page(request: Request, s=Viewer, job: int | None = None):
+    lang = lang_of(request)
+    rows, summary, charts = quality_data(engine_of(request), job, lang)
+    return page(request, "quality.html", s, checks=rows, summary=summary, charts=charts, job=job,
+                more=len(rows) >= QUALITY_ROWS)
+
+
+def image_png(path, thumb):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im.load()
+        if im.mode not in ("1", "L", "RGB", "RGBA"):
+            im = im.convert("RGB")
+        if thumb:
+            im.thumbnail((THUMB_PX * 2, THUMB_PX * 2))
+        buf = io.BytesIO()
+        im.save(buf, "PNG")
+    return buf.getvalue()
+
+
+@router.get("/panel/quality/image/{check_id}", include_in_schema=False)
+async def quality_image(request: Request, check_id: int, s=Viewer, thumb: bool = False):
+    """The image of one label check, by the check's id: only a file a label_checks
+    row names is ever read; no path comes from the request."""
+    with engine_of(request).connect() as c:
+        path = c.execute(select(label_checks.c.image).where(label_checks.c.id == check_id)).scalar()
+    if not path or not os.path.isfile(path):
+        return Response(status_code=404, headers={"cache-control": "no-store"})
+    try:
+        data = await run_in_threadpool(image_png, path, thumb)
+    except (OSError, ValueError):
+        return Response(status_code=404, headers={"cache-control": "no-store"})
+    return Response(data, media_type="image/png", headers={"cache-control": "private, max-age=300"})
 
 
 # --- audit log (admin) -----------------------------------------------------------------------------

@@ -59,6 +59,38 @@ def seed(engine):
                                         di=GTIN, detail="第二次使用", created_at=now - 60, acknowledged=False))
 
 
+def seed_checks(engine, printer, job_id, workdir, since, grades):
+    """Label checks for a finished job, as LineVerifier writes them: each printed label
+    rendered by the virtual printer (a few with print defects) with a grade per label."""
+    from sqlalchemy import select
+
+    from gateway.schema import label_checks, serials
+    from gateway.sim.printer import degrade_png, render_png
+
+    with engine.connect() as c:
+        labels = [dict(r) for r in c.execute(select(serials.c.id, serials.c.serial).where(serials.c.job_id == job_id)
+                                             .order_by(serials.c.label_no)).mappings()]
+    now = time.time()
+    rows = []
+    for i, (rec, grade, label) in enumerate(zip(printer.printed[since:], grades, labels)):
+        png = render_png(rec["zpl"], printer.dpi)[0]
+        reason = None
+        decoded = "(01)%s(17)281031(10)20260A(21)%s" % (GTIN, label["serial"])
+        if grade is None:  # unreadable
+            png, grade, decoded, reason = degrade_png(png, {"smear": 6, "blur": 3}), 0.0, None, "no symbol could be decoded"
+        elif grade < 1.5:
+            png, reason = degrade_png(png, {"darkness": 0.45, "missing_dots": 0.03}), "grade %.1f below 1.5" % grade
+        path = os.path.join(workdir, "check_%d_%03d.png" % (job_id, i))
+        with open(path, "wb") as f:
+            f.write(png)
+        rows.append({"job_id": job_id, "serial_id": label["id"], "decoded": decoded, "match": decoded is not None,
+                     "valid": decoded is not None, "grade": grade, "notation": None if decoded is None else "%.1f/10/660" % grade,
+                     "passed": reason is None, "reason": reason, "image": path, "at": now - 30 + i})
+    with engine.begin() as c:
+        for r in rows:
+            c.execute(insert(label_checks).values(**r))
+
+
 @contextlib.contextmanager
 def serve(workdir, users_=((ADMIN, "admin"),), demo=True):
     """A gateway with the panel on a free port -> (base url, store, virtual printer)."""
@@ -141,12 +173,29 @@ def main(argv=None):
         page.wait_for_selector("#job-state.s-done", timeout=60000)
         page.wait_for_selector("#recon.ok")
         shot("job")
+        job_id = int(page.url.rsplit("/", 1)[1].split("?")[0])
+        seed_checks(_store.engine, _printer, job_id, tmp, 0,
+                    [3.6, 3.8, 3.4, 1.2, 3.7, 3.5, 3.9, None, 3.6, 3.3, 3.8, 3.7])
+        # a second, smaller job on the same printer: the quality trend gets a second point
+        since = len(_printer.printed)
+        run_job(page, base, 5)
+        page.click("#job-form button.primary")
+        page.wait_for_url("**/panel/jobs/*")
+        page.click("form[data-action=start] button")
+        page.wait_for_selector("#job-state.s-done", timeout=60000)
+        seed_checks(_store.engine, _printer, int(page.url.rsplit("/", 1)[1].split("?")[0]), tmp, since,
+                    [3.9, 3.8, 3.9, 3.7, 3.8])
         for name, path in (("dashboard", "/panel"), ("handhelds", "/panel/handhelds"), ("scans", "/panel/scans"),
                            ("scan", "/panel/scans/1"), ("jobs", "/panel/jobs"), ("alerts", "/panel/alerts"),
-                           ("audit", "/panel/audit")):
+                           ("quality", "/panel/quality"), ("printers", "/panel/printers"), ("audit", "/panel/audit")):
             page.goto(base + path)
             if name == "dashboard":
                 page.wait_for_selector("#live.on")
+            if name == "quality":
+                page.wait_for_function("() => [...document.querySelectorAll('img.thumb')].every(i => i.complete)")
+            if name == "printers":  # with the feedback of a test print
+                page.click("tr[data-printer=virtual] form button")
+                page.wait_for_selector(".notice.ok")
             shot(name)
         page.goto(base + "/panel/lang/en?next=/panel")
         page.wait_for_selector("#live.on")

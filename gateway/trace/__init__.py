@@ -233,10 +233,12 @@ class Tracer:
         """Write what the judged scans changed.  `ids` maps (dev, boot, seq)
         to the stored scan id."""
         now = time.time()
-        if batch.moves:
+        # a scan another gateway stored first (insert-or-ignore) is not ours to record
+        moves = [m for m in batch.moves if m["scan"] in ids]
+        if moves:
             conn.execute(insert(movements), [
                 {"scan_id": ids[m["scan"]], "kind": m["kind"], "location": m["location"], "item": m["item"],
-                 "di": m["di"], "lot": m["lot"], "qty": m["qty"], "at": now} for m in batch.moves])
+                 "di": m["di"], "lot": m["lot"], "qty": m["qty"], "at": now} for m in moves])
         if batch.alerts:
             conn.execute(insert(alerts), [
                 {"kind": a["kind"], "scan_id": ids.get(a["scan"]), "dev": a["dev"], "item": a["item"], "di": a["di"],

@@ -62,6 +62,7 @@ STRINGS = {
         "err.network": "无法连接网关，请检查网络后重试。",
         "back": "返回",
         "nav.printers": "打印机", "nav.quality": "标签质量",
+        "nav.templates": "标签模板", "nav.products": "产品与映射", "nav.exports": "导出", "nav.users": "用户",
         "prn.title": "打印机", "prn.none": "尚未配置打印机。管理员可在下方添加。", "prn.status": "实时状态",
         "prn.ready": "就绪", "prn.notready": "未就绪", "prn.dpi": "分辨率（dpi）", "prn.ips": "额定速度（英寸/秒）",
         "prn.uri": "连接地址（URI）", "prn.name": "名称", "prn.model": "型号", "prn.busy": "任务 #{job} 正在使用",
@@ -143,6 +144,7 @@ STRINGS = {
         "err.network": "Cannot reach the gateway; check the network and try again.",
         "back": "Back",
         "nav.printers": "Printers", "nav.quality": "Label quality",
+        "nav.templates": "Templates", "nav.products": "Products", "nav.exports": "Exports", "nav.users": "Users",
         "prn.title": "Printers", "prn.none": "No printers configured yet. An admin can add one below.", "prn.status": "Live status",
         "prn.ready": "ready", "prn.notready": "not ready", "prn.dpi": "Resolution (dpi)", "prn.ips": "Rated speed (in/s)",
         "prn.uri": "Address (URI)", "prn.name": "Name", "prn.model": "Model", "prn.busy": "in use by job #{job}",
@@ -172,6 +174,16 @@ STRINGS = {
         "q.why.invalid": "the decoded data is not a valid code: {detail}", "q.why.grade": "grade {grade} is below the required {min}",
     },
 }
+
+
+def add(words):
+    """A page module's own words: {"zh": {...}, "en": {...}}, merged in at import.
+    A key defined twice is a mistake that would silently change another page."""
+    for lang, table in words.items():
+        clash = set(table) & set(STRINGS.setdefault(lang, {}))
+        if clash:
+            raise ValueError("panel words defined twice: %s" % ", ".join(sorted(clash)))
+        STRINGS[lang].update(table)
 
 
 def pick(value):

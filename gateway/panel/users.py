@@ -18,7 +18,11 @@ import time
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gateway.schema import panel_audit, panel_sessions, panel_users  # with all the others (migration 0004)
+from gateway.schema import (  # with all the others (migration 0004)
+    panel_audit,
+    panel_sessions,
+    panel_users,
+)
 
 ROLES = ("viewer", "operator", "admin")  # each includes the ones before it
 RANK = {r: i for i, r in enumerate(ROLES)}

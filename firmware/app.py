@@ -21,6 +21,22 @@ DRAIN_INFLIGHT = 4
 ANSWERS_KEPT = 32
 
 
+def _tls(m, root):
+    # MQTT over TLS (docs/protocol.md, TLS): the broker's certificate is always
+    # checked against the site CA on flash (mqtt.ca_file, default ca.crt);
+    # a client certificate when the broker asks for one.
+    if not m.get("tls"):
+        return None
+
+    def path(name):
+        return name if name.startswith("/") else root + "/" + name
+
+    p = {"ca": path(m.get("ca_file") or "ca.crt"), "verify": True}
+    if m.get("cert_file"):
+        p["cert"], p["key"] = path(m["cert_file"]), path(m.get("key_file") or "")
+    return p
+
+
 class Handheld:
     def __init__(self, settings, board, root=".", device_id=None):
         self.s = settings
@@ -32,6 +48,7 @@ class Handheld:
         self.seq = 0
         self.modes = Modes(settings, self.boot)
         self.feedback = Feedback(board)
+        self.feedback.set_volume(_volume(settings))
         ob = settings.get("outbox", {})
         self.outbox = Outbox(root + "/" + ob.get("path", "outbox"), ob.get("segment_bytes", 16384), ob.get("max_bytes", 262144))
         m = settings["mqtt"]
@@ -47,16 +64,21 @@ class Handheld:
             password=m.get("password"),
             keepalive=m.get("keepalive_s", 30),
             will=(self.topics["status"], protocol.status("offline", self.boot, FW_VERSION), 1, True),
-            ssl=m.get("ssl_params") if m.get("tls") else None,
+            ssl=_tls(m, root),
             on_message=self._on_message,
             on_connect=self._on_connect,
             link_ok=board.wifi.connected if board.wifi is not None else None,
+            # What a handheld receives is small (PUBACKs, answers, config):
+            # short reads need no large free block in a fragmented heap.
+            read_chunk=128,
         )
         self.pre = {}  # seq -> pre-check verdict, to compare with the answer
         self.answers = 0
         self.refused = 0  # scans refused with the outbox full
         self.progress = 0  # the I/O loop's heartbeat for the watchdog
         self.engine_errors = 0
+        self.loop_errors = 0  # exceptions the I/O and delivery loops survived
+        self.drain_batch = DRAIN_INFLIGHT  # scans in flight at once
         self.running = False
 
     # -- scans ------------------------------------------------------------
@@ -95,6 +117,20 @@ class Handheld:
         self.feedback.play(verdict[0], now)
         return self.seq
 
+    def _take_scan(self, raw, now):
+        # Nothing a scan raises may stop the I/O loop (e.g. MemoryError on a
+        # full heap): a scan that did not reach the outbox is refused with
+        # the "not taken" signal, so the operator scans it again.
+        seq = self.seq
+        try:
+            self.handle_scan(raw, now)
+        except Exception:
+            self.loop_errors += 1
+            gc.collect()
+            if self.seq == seq:
+                self.refused += 1
+                self.feedback.play("queue_full", now)
+
     # -- MQTT -------------------------------------------------------------
 
     async def _on_connect(self, session_present):
@@ -109,10 +145,11 @@ class Handheld:
         if topic == self.topics["answer"]:
             self._on_answer(msg)
         elif topic == self.topics["config"]:
-            import settings as S
-
+            S = _settings()
             S.apply_remote(self.s, msg)
+            _forget("settings")
             self.modes.set_mode(self.s.get("mode"))
+            self.feedback.set_volume(_volume(self.s))
         elif topic == self.topics["cmd"]:
             asyncio.create_task(self._on_cmd(msg))
 
@@ -128,59 +165,12 @@ class Handheld:
             self.feedback.play("gateway_good" if final == "good" else "gateway_bad", ticks_ms())
 
     async def _on_cmd(self, msg):
-        cmd = msg.get("cmd")
-        args = msg.get("args") or {}
-        ok, detail = True, None
-        if cmd == "set_mode":
-            ok = self.modes.set_mode(args.get("mode"))
-            detail = self.modes.mode
-        elif cmd == "sync_time":
-            if isinstance(args.get("unix"), int):
-                self.clock.set_unix(args["unix"])
-            else:
-                ok = self.clock.sntp(self.s.get("ntp", {}).get("host") or self.s["mqtt"]["host"], self.s.get("ntp", {}).get("port", 123))
-            detail = self.clock.now()
-        elif cmd == "status":
-            detail = self.health()
-        elif cmd == "ota":
-            ok, detail = await self._ota(msg.get("id"), args)
-            if ok:
-                await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), True, detail), 1)
-                await self.mqtt.disconnect()
-                self.board.reset()
-                return
-        elif cmd == "reboot":
-            await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), True, "rebooting"), 1)
-            await self.mqtt.disconnect()
-            self.board.reset()
-            return
-        else:
-            ok, detail = False, "unknown_command"
-        await self.mqtt.publish(self.topics["cmd_result"], protocol.cmd_result(msg.get("id"), ok, detail), 1)
-
-    async def _ota(self, cid, args):
-        # Download, verify (signature, hashes, paths) and apply a signed
-        # bundle; progress goes to cmd/result.  -> (ok, version or error code)
-        import ota
-
-        conf = self.s.get("ota", {})
-        mv = self.board.battery.millivolts() if self.board.battery is not None else None
-        battery_ok = mv is None or mv >= conf.get("min_battery_mv", 3600)
-
-        def progress(done, total):
-            asyncio.create_task(self.mqtt.publish(
-                self.topics["cmd_result"], protocol.cmd_result(cid, None, {"done": done, "total": total}), 0))
-
         try:
-            up = ota.Updater(self.root, self.root + "/ota_staging", conf.get("public_key"), ota.http_fetch,
-                             progress=progress, tick=self.board.watchdog.feed if self.board.watchdog else None)
-            await up.download(args.get("url"), args.get("size"), battery_ok, progress)
-            up.verify()
-            return True, up.apply(battery_ok)
-        except ota.OtaError as e:
-            return False, str(e)
-        except Exception as e:  # anything else: refuse the update, keep running
-            return False, "ota_failed: %s" % e
+            import commands
+
+            await commands.run(self, msg)
+        finally:
+            _forget("commands")
 
     def _healthy(self):
         # First answer from the gateway after a boot: an update on trial is good.
@@ -197,17 +187,28 @@ class Handheld:
             if not self.mqtt.is_connected() or not self.outbox.depth():
                 await asyncio.sleep(0.02)
                 continue
-            batch = list(self.outbox.pending(DRAIN_INFLIGHT))
-            deliveries = []
-            for rid, data in batch:
-                deliveries.append((rid, await self.mqtt.publish_start(self.topics["scan"], data, 1)))
-            upto = None
-            for rid, d in deliveries:
-                if not await d.wait():
-                    break
-                upto = rid
-            if upto is not None:
-                self.outbox.ack(upto)
+            try:
+                await self._deliver()
+                self.drain_batch = DRAIN_INFLIGHT
+            except Exception:  # e.g. MemoryError on a full heap: the records stay, try again
+                self.loop_errors += 1
+                self.drain_batch = 1  # one record at a time needs the least heap
+                gc.collect()
+                await asyncio.sleep(0.5)
+
+    async def _deliver(self):
+        batch = list(self.outbox.pending(self.drain_batch))
+        deliveries = []
+        for rid, data in batch:
+            deliveries.append((rid, await self.mqtt.publish_start(self.topics["scan"], data, 1)))
+        del batch  # the payloads are in the packets now
+        upto = None
+        for rid, d in deliveries:
+            if not await d.wait():
+                break
+            upto = rid
+        if upto is not None:
+            self.outbox.ack(upto)
 
     # -- health -------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class Handheld:
             "mode": self.modes.mode,
             "engine": self.engine.state,
             "engine_errors": self.engine_errors,
+            "loop_errors": self.loop_errors,
             "mqtt": self.mqtt.state,
         }
 
@@ -253,7 +255,7 @@ class Handheld:
                 self.feedback.play("mode", now)
             for event in self.engine.poll(now):
                 if event[0] == "scan":
-                    self.handle_scan(event[1], now)
+                    self._take_scan(event[1], now)
                 else:
                     self.engine_errors += 1
                     self.feedback.play("engine_error", now)
@@ -283,11 +285,38 @@ class Handheld:
         self.running = False
 
 
+def _volume(s):
+    # The beep volume in the settings (validated: 0-100), 50 % without one.
+    fb = s.get("feedback")
+    return fb.get("volume", 50) if isinstance(fb, dict) else 50
+
+
+def _settings():
+    import settings
+
+    return settings
+
+
+def _forget(name):
+    # Drop a module needed only now and then (settings: at boot and for a
+    # config push) so that its code leaves the heap until the next time.
+    import sys
+
+    sys.modules.pop(name, None)
+
+
+def load_settings(path="config.json"):
+    # -> (settings, problems), as the handheld boots.
+    try:
+        return _settings().load(path)
+    finally:
+        _forget("settings")
+
+
 def main():
-    import settings as S
     from hw.board import Board
 
-    s, problems = S.load("config.json")
+    s, problems = load_settings("config.json")
     board = Board(s)
     if board.wifi is not None:
         board.wifi.connect()

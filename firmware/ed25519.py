@@ -22,7 +22,7 @@ not yet measured on an ESP32.
 """
 
 try:
-    from hashlib import sha512 as _sha512
+    from hashlib import sha512 as _sha512  # type: ignore[attr-defined]  # CPython has it, the ESP32 not (below)
 except ImportError:  # MicroPython: hashlib has only sha1/sha256
     from sha512 import sha512 as _sha512
 

@@ -43,9 +43,9 @@ except ImportError:  # CPython
     import time as _time
 
     def ticks_ms():
-        return int(_time.monotonic() * 1000)
+        return int(_time.monotonic() * 1000)  # type: ignore[attr-defined]  # CPython only: the stubs are MicroPython's
 
-    def ticks_diff(a, b):
+    def ticks_diff(a, b):  # type: ignore[no-redef]  # the CPython stand-in for time.ticks_diff
         return a - b
 
 
@@ -152,7 +152,7 @@ def _rand16():
         b = os.urandom(2)
         return (b[0] << 8) | b[1]
     except Exception:
-        return (ticks_ms() * 7919) & 0xFFFF
+        return (ticks_ms() * 7919) & 0xFFFF  # type: ignore[operator]  # a tick value as a seed, not as time
 
 
 class Delivery:
@@ -250,6 +250,7 @@ class MQTTClient:
         max_retries=2,
         max_inflight=8,
         max_packet=8192,
+        read_chunk=512,
         publish_timeout_s=30,
         backoff_min_s=1,
         backoff_max_s=60,
@@ -286,6 +287,7 @@ class MQTTClient:
         self.max_retries = max_retries
         self.max_inflight = max_inflight
         self.max_packet = max_packet
+        self.read_chunk = read_chunk  # bytes asked of the socket per read: a block that big each time
         self.publish_timeout_s = publish_timeout_s
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
@@ -386,7 +388,7 @@ class MQTTClient:
             raise ValueError("payload too large")
         pkt = _packet(PUBLISH | (qos << 1) | (1 if retain else 0), body)
         at += len(pkt) - len(body)
-        body = None
+        del body  # not kept across the awaits below
         if timeout_s is None:
             timeout_s = self.publish_timeout_s
         self._order += 1
@@ -421,7 +423,7 @@ class MQTTClient:
         pkt[at] = pid >> 8
         pkt[at + 1] = pid & 0xFF
         self._inflight[pid] = d
-        d.sent_at = ticks_ms()
+        d.sent_at = ticks_ms()  # type: ignore[assignment]  # ticks are ints on the VM; the stubs make them opaque
         await self._send(c, pkt)  # a failure drops the connection, which settles d
         return d
 
@@ -562,7 +564,7 @@ class MQTTClient:
             if c.connack is None and (r == "closed_by_peer" or r.startswith("socket_error")):
                 self._error("connect_failed", "before CONNACK: " + r)
             return False
-        sp, rc = c.connack
+        sp, rc = c.connack  # type: ignore[misc]  # set whenever c.down fired without a reason
         if rc != 0:
             self._drop(c, _REFUSED[rc] if rc < len(_REFUSED) else "refused_rc_" + str(rc))
             return False
@@ -616,10 +618,11 @@ class MQTTClient:
             ctx = _ssl.SSLContext(_ssl.PROTOCOL_TLS_CLIENT)
             if not verify or not cfg.get("check_hostname", True):
                 try:
-                    ctx.check_hostname = False
+                    ctx.check_hostname = False  # type: ignore[attr-defined]  # CPython only (hence the try)
                 except Exception:
                     pass
-            ctx.verify_mode = _ssl.CERT_REQUIRED if verify else _ssl.CERT_NONE
+            # verify_mode: MicroPython's SSLContext has it (>= 1.23); the stubs lack it
+            ctx.verify_mode = _ssl.CERT_REQUIRED if verify else _ssl.CERT_NONE  # type: ignore[attr-defined]
             mp = _is_micropython()
             if ca:
                 if mp:  # MicroPython's ssl takes DER only
@@ -714,7 +717,7 @@ class MQTTClient:
     async def _reader(self, c):
         try:
             while c.reason is None:
-                data = await c.r.read(512)
+                data = await c.r.read(self.read_chunk)
                 if not data:
                     self._drop(c, "closed_by_peer")
                     return
@@ -1004,6 +1007,8 @@ def _set_nodelay(w):
         pass
     if s is None:
         s = getattr(w, "s", None)  # MicroPython Stream
+    if s is None:
+        return
     try:
         s.setsockopt(6, 1, 1)  # IPPROTO_TCP, TCP_NODELAY
     except Exception:

@@ -67,20 +67,21 @@ import struct
 try:
     import asyncio
 except ImportError:  # older MicroPython
-    import uasyncio as asyncio
+    import uasyncio as asyncio  # type: ignore[no-redef]  # the same API under its old name
 
 try:
     from time import ticks_add, ticks_diff, ticks_ms
 except ImportError:  # CPython
     import time as _time
 
+    # CPython stand-ins for time.ticks_*: plain millisecond counters
     def ticks_ms():
-        return int(_time.monotonic() * 1000)
+        return int(_time.monotonic() * 1000)  # type: ignore[attr-defined]
 
-    def ticks_add(a, b):
+    def ticks_add(a, b):  # type: ignore[misc]
         return a + b
 
-    def ticks_diff(a, b):
+    def ticks_diff(a, b):  # type: ignore[no-redef]
         return a - b
 
 MAGIC = b"UDIOTA\x00\x01"

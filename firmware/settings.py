@@ -51,6 +51,12 @@ def validate(s):
     if s.get("aggregate_order") not in ("children_first", "parent_first"):
         problems.append("bad_aggregate_order")
         s["aggregate_order"] = "children_first"
+    if "feedback" in s:
+        fb = s["feedback"]
+        v = fb.get("volume", 50) if isinstance(fb, dict) else None
+        if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= 100:
+            problems.append("bad_feedback")  # the beep volume is 0-100 %
+            s["feedback"] = {"volume": 50}
     return problems
 
 
@@ -67,7 +73,7 @@ def apply_remote(s, update):
             continue
         old = s.get(key)
         s[key] = update[key]
-        if validate(s) and key in ("mode", "aggregate_order", "dup_window_ms", "heartbeat_s"):
+        if "bad_" + key in validate(s):
             # a value that does not validate keeps the old one
             s[key] = old
             refused.append(key)

@@ -10,7 +10,7 @@ try:
 except AttributeError:  # CPython
 
     def ticks_ms():
-        return int(time.monotonic() * 1000)
+        return int(time.monotonic() * 1000)  # type: ignore[attr-defined]  # CPython only: the stubs are MicroPython's
 
     def ticks_diff(a, b):
         return a - b

@@ -1,5 +1,8 @@
 """The embedded broker: a mosquitto the gateway starts itself when no broker
-is configured (installed by scripts/setup.sh), bound to 127.0.0.1."""
+is configured (installed by scripts/setup.sh).  Its plain listener is bound
+to 127.0.0.1 (the gateway, local tools); handhelds on the network reach it
+through the TLS listener (docs/protocol.md, "TLS"), with the same logins and
+topic ACLs."""
 
 import getpass
 import os
@@ -7,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 
 
 class BrokerError(Exception):
@@ -19,16 +23,35 @@ def find_mosquitto():
     )
 
 
+@dataclass
+class TlsListener:
+    """A TLS listener of the embedded broker (certificates: gateway.tls.Certs)."""
+
+    certs: object  # gateway.tls.Certs
+    port: int = 8883  # 0: any free port (tests)
+    host: str = "0.0.0.0"
+    require_certificate: bool = False  # also a client certificate signed by the site CA (besides the password)
+
+    def conf(self):
+        # per_listener_settings stays false: the password file and the ACL
+        # are global, so they hold on this listener exactly as on the plain one.
+        # mosquitto 2 accepts TLS 1.2 and 1.3 only (its default).
+        return ("listener %d %s\ncafile %s\ncertfile %s\nkeyfile %s\nrequire_certificate %s\n"
+                % (self.port, self.host, self.certs.ca_cert, self.certs.server_cert, self.certs.server_key,
+                   "true" if self.require_certificate else "false"))
+
+
 class EmbeddedBroker:
     # access: a gateway.mqtt_access.Access for per-device logins and topic
     # ACLs (the gateway's default); None = anonymous (benchmarks, tests of
-    # other things).
-    def __init__(self, data_dir, port=1883, host="127.0.0.1", access=None):
+    # other things).  tls: a TlsListener for handhelds on the network.
+    def __init__(self, data_dir, port=1883, host="127.0.0.1", access=None, tls=None):
         self.host = host
         self.port = port
         self.dir = os.path.join(data_dir, "broker")
         self.proc = None
         self.access = access
+        self.tls = tls
 
     def start(self, timeout_s=5):
         # A port already taken (say, a system mosquitto on 1883) moves the
@@ -38,6 +61,8 @@ class EmbeddedBroker:
         exe = find_mosquitto()
         if exe is None:
             raise BrokerError("mosquitto is not installed: run scripts/setup.sh, or set mqtt.url to a broker")
+        if self.tls is not None:
+            self._check_tls()
         os.makedirs(self.dir, exist_ok=True)
         conf = os.path.join(self.dir, "mosquitto.conf")
         with open(conf, "w") as f:
@@ -52,6 +77,8 @@ class EmbeddedBroker:
                 f.write("allow_anonymous true\n")
             else:
                 f.write("allow_anonymous false\npassword_file %s\nacl_file %s\n" % (self.access.passwd, self.access.acl))
+            if self.tls is not None:
+                f.write(self.tls.conf())
         log = open(os.path.join(self.dir, "mosquitto.log"), "a")
         self.proc = subprocess.Popen([exe, "-c", conf], stdout=log, stderr=log)
         log.close()
@@ -61,12 +88,29 @@ class EmbeddedBroker:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise BrokerError("mosquitto exited (port %d in use?); see %s" % (self.port, os.path.join(self.dir, "mosquitto.log")))
-            try:
-                socket.create_connection((self.host, self.port), 0.2).close()
+            if all(_in_use(h, p) for h, p in self._listeners()):
                 return self
-            except OSError:
-                time.sleep(0.05)
-        raise BrokerError("mosquitto did not open port %d" % self.port)
+            time.sleep(0.05)
+        raise BrokerError("mosquitto did not open port %s; see %s" % (
+            " and ".join(str(p) for _, p in self._listeners()), os.path.join(self.dir, "mosquitto.log")))
+
+    def _listeners(self):
+        out = [(self.host, self.port)]
+        if self.tls is not None:
+            out.append(("127.0.0.1" if self.tls.host in ("0.0.0.0", "::", "") else self.tls.host, self.tls.port))
+        return out
+
+    def _check_tls(self):
+        # Handhelds are set up with this port: it does not move when taken
+        # (the plain one may), the start fails and says so.
+        missing = self.tls.certs.missing()
+        if missing:
+            raise BrokerError("the TLS listener needs the site's certificates (%s): run `udi-edge certs init --host "
+                              "<the gateway's address>` (docs/protocol.md, TLS)" % ", ".join(missing))
+        if not self.tls.port:
+            self.tls.port = free_port(self._listeners()[1][0])
+        elif _in_use(self._listeners()[1][0], self.tls.port):
+            raise BrokerError("mqtt.tls_port %d is in use by another program" % self.tls.port)
 
     def stop(self):
         try:

@@ -3,6 +3,7 @@
 import argparse
 import json
 import sys
+import time
 
 import udi_codes
 
@@ -125,15 +126,23 @@ def cmd_sim_handhelds(args):
     return 0 if summary["undelivered"] == 0 else 1
 
 
+def _config(args):
+    # The configuration given with --config (or the default); its problems end the command.
+    from gateway import config as C
+
+    cfg, problems = C.load(getattr(args, "config", None))
+    if problems:
+        raise SystemExit("config: " + "; ".join(problems))
+    return cfg
+
+
 def _db_url(args):
     # The database of the configuration given with --config (or the default).
     from gateway import config as C
 
     import os
 
-    cfg, problems = C.load(getattr(args, "config", None))
-    if problems:
-        raise SystemExit("config: " + "; ".join(problems))
+    cfg = _config(args)
     os.makedirs(cfg["data_dir"], exist_ok=True)  # the SQLite file lives there (first use on a fresh machine)
     return C.database_url(cfg)
 
@@ -151,7 +160,8 @@ def cmd_token(args):
     engine = _store(args).engine
     if args.token_cmd == "create":
         try:
-            print(auth.create_token(engine, args.name, args.role))
+            # scopes instead of a role when given (--scope scans:read --scope master:read)
+            print(auth.create_token(engine, args.name, None if args.scope else args.role, args.scope))
         except ValueError as e:
             print("token: %s" % e, file=sys.stderr)
             return 1
@@ -161,9 +171,14 @@ def cmd_token(args):
         except KeyError:
             print("token: no token named %r" % args.name, file=sys.stderr)
             return 1
+    elif args.token_cmd == "scopes":
+        for area in auth.AREAS:
+            print("%-8s %s" % (area, " ".join("%s:%s" % (area, level) for level in auth.LEVELS)))
     else:
         for t in auth.list_tokens(engine):
-            print("%-24s %-8s %s" % (t["name"], t["role"], "revoked" if t["revoked_at"] else "active"))
+            scopes = " ".join(t["scopes"]) if t["role"] == auth.SCOPED else " ".join(
+                "*:" + level for level in auth.LEVELS[:auth.RANK[t["role"]] + 1])
+            print("%-24s %-8s %-7s %s" % (t["name"], t["role"], "revoked" if t["revoked_at"] else "active", scopes))
     return 0
 
 
@@ -190,7 +205,11 @@ def cmd_device(args):
         if args.device_cmd == "add":
             password = access.provision(args.dev)
             registry.set_meta(args.dev, name=args.name, location=args.location)
-            print(json.dumps({"mqtt": {"user": args.dev, "password": password}}))
+            login = {"user": args.dev, "password": password}
+            if cfg["mqtt"]["tls_port"] is not None:
+                # the handheld's side of the TLS set-up: the site CA goes to its flash as ca.crt
+                login.update(port=cfg["mqtt"]["tls_port"], tls=True, ca_file="ca.crt")
+            print(json.dumps({"mqtt": login}))
         elif args.device_cmd == "revoke":
             print("revoked" if access.revoke(args.dev) else "no login for %s" % args.dev)
         else:
@@ -199,6 +218,35 @@ def cmd_device(args):
                 print("%-20s %-8s %s" % (d["dev"], d.get("state") or "-", "login" if d["dev"] in logins else "no login"))
     except AccessError as e:
         print("device: %s" % e, file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_certs(args):
+    # The site CA and the broker's certificate for MQTT over TLS (gateway.tls).
+    import os
+
+    from gateway import config as C
+    from gateway.tls import CertError, Certs
+
+    cfg, problems = C.load(args.config)
+    if problems:
+        print("config: " + "; ".join(problems), file=sys.stderr)
+        return 2
+    certs = Certs(os.path.join(cfg["data_dir"], "tls"))
+    try:
+        if args.certs_cmd == "init":
+            made = certs.init(args.host)
+            print(json.dumps(certs.describe(made["server_cert"]), ensure_ascii=False))
+            print("site CA: %s (copy it to each handheld as ca.crt; keep %s secret)" % (certs.ca_cert, certs.ca_key))
+        elif args.certs_cmd == "device":
+            cert, key = certs.device(args.dev)
+            print(json.dumps({"cert": cert, "key": key}))
+        else:
+            for path in (certs.ca_cert, certs.server_cert):
+                print(json.dumps(certs.describe(path), ensure_ascii=False) if os.path.exists(path) else "missing: " + path)
+    except (CertError, OSError) as e:
+        print("certs: %s" % e, file=sys.stderr)
         return 1
     return 0
 
@@ -235,24 +283,123 @@ def cmd_grade(args):
 
 
 def cmd_user(args):
-    # Panel users (people); machines use API tokens.  The password comes from
-    # UDI_EDGE_PASSWORD or is asked for, never from the command line (shell history).
+    # Panel users (people); machines use API tokens.  A password comes from
+    # UDI_EDGE_PASSWORD or is asked for, never from the command line (shell
+    # history).  The same rules as the panel's Users page (gateway.panel.users):
+    # the CLI acts as the operating-system user, so it may change any account
+    # but still may not leave the panel without an active admin.
     import getpass
     import os
 
     from gateway.panel import users
 
     engine = _store(args).engine
-    password = os.environ.get("UDI_EDGE_PASSWORD") or getpass.getpass("password for %s: " % args.name)
+    cmd = args.user_cmd
     try:
-        if args.user_cmd == "add":
-            users.create_user(engine, args.name, password, args.role)
-            print("user %s (%s) added" % (args.name, args.role))
+        if cmd == "list":
+            for u in users.list_users(engine):
+                locked = (u.get("locked_until") or 0) > time.time()
+                state = "disabled" if u["disabled"] else ("locked" if locked else "active")
+                print("%-24s %-9s %-9s sessions=%d" % (u["name"], u["role"], state, u.get("sessions") or 0))
+            return 0
+        if cmd in ("add", "passwd"):
+            password = os.environ.get("UDI_EDGE_PASSWORD") or getpass.getpass("password for %s: " % args.name)
+            if cmd == "add":
+                users.create_user(engine, args.name, password, args.role)
+                print("user %s (%s) added" % (args.name, args.role))
+            else:
+                users.set_password(engine, args.name, password)
+                print("password of %s set (lock-out cleared)" % args.name)
+        elif cmd == "role":
+            changed = users.set_role(engine, args.name, args.role)
+            print("%s is %s%s" % (args.name, args.role, "" if changed else " already"))
+        elif cmd in ("disable", "enable"):
+            changed = users.set_disabled(engine, args.name, cmd == "disable")
+            print("%s %s%s" % (args.name, "already " if not changed else "", cmd + "d"))
+        elif cmd == "unlock":
+            users.unlock(engine, args.name)
+            print("%s unlocked" % args.name)
+    except KeyError:
+        print("user: no panel user named %r" % args.name, file=sys.stderr)
+        return 1
+    except ValueError as e:
+        print("user: %s" % (e.args[-1] if e.args else e), file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_site(args):
+    # The gateways sharing this database (docs/deployment.md); retiring one for good.
+    import time
+
+    from gateway import config as C
+    from gateway import site
+
+    cfg = _config(args)
+    store = _store(args)
+    if args.site_cmd == "give-printer":
+        from gateway.printing.jobs import JobError, PrintJobs
+
+        to = None if args.gateway == "-" else args.gateway
+        if to is not None and not C.GATEWAY_ID.match(to):
+            print("site give-printer: a gateway id is 1-32 of A-Z a-z 0-9 _ - (or - for nobody), got %r" % to, file=sys.stderr)
+            return 2
+        try:
+            PrintJobs(store.engine).give_printer(args.printer, to, actor="cli")
+        except (LookupError, JobError) as e:
+            print("site give-printer: %s" % (e.args[0] if isinstance(e, LookupError) else e), file=sys.stderr)
+            return 1
+        print("printer %s is run by %s now" % (args.printer, "gateway " + to if to else "whichever gateway starts its job"))
+        return 0
+    if args.site_cmd == "list":
+        for g in site.members(store.engine):
+            st = g.get("stats") or {}
+            print("%-20s %-12s last seen %s  scans %s  %s" % (g["id"], "running" if g["alive"] else "not running",
+                  time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(g["last_seen"])), st.get("scans", "-"), g.get("host") or ""))
+        return 0
+    from gateway.ingest import Ingest
+    from gateway.tls import client_context
+    from gateway.trace import Tracer
+
+    m = cfg["mqtt"]
+    host, port, tls = C.broker_address(cfg)
+    if host is None or not cfg["gateway_id"]:
+        print("site retire: this is for a gateway of a site (gateway_id and mqtt.url set); a gateway alone has its own broker",
+              file=sys.stderr)
+        return 2
+    gid = cfg["gateway_id"]
+    up, _seen = site.alive(store.engine, gid)
+    if up:
+        print("site retire: gateway %s is running (or stopped less than %d s ago): stop it first (systemctl stop udi-edge)"
+              % (gid, site.ALIVE_S), file=sys.stderr)
+        return 1
+    ingest = Ingest(store, host, port, m["topic_prefix"], m["user"], m["password"], m["max_payload"], gateway_id=gid,
+                    tracer=Tracer(expiry_warn_days=cfg["trace"]["expiry_warn_days"]),
+                    tls=client_context(m["ca_file"], m["cert_file"], m["key_file"]) if tls else None, shared=True)
+    if not ingest.retire():
+        print("site retire: the broker's session of %s was not ended (see the log); try again" % gid, file=sys.stderr)
+        return 1
+    print("gateway %s retired: %d scans the broker kept for it stored, its session ended" % (gid, ingest.stats["scans"] + ingest.stats["duplicates"]))
+    return 0
+
+
+def cmd_db(args):
+    if args.db_cmd == "upgrade":
+        return cmd_db_upgrade(args)
+    # Backups (docs/deployment.md): one file, checked after it is written.
+    from gateway import backup
+
+    url = _db_url(args)
+    try:
+        if args.db_cmd == "backup":
+            r = backup.backup(url, args.file)
+            print("backup of the %s database written to %s (%d bytes)" % (r["kind"], r["path"], r["bytes"]))
         else:
-            users.set_password(engine, args.name, password)
-            print("password of %s set (lock-out cleared)" % args.name)
-    except (ValueError, KeyError) as e:
-        print("user: %s" % e, file=sys.stderr)
+            r = backup.restore(url, args.file, args.advance_serials)
+            print("restored %s into the %s database (%d tables, at this version's schema; %d serial pools moved on by %d)"
+                  % (args.file, r["kind"], r["tables"], r["pools_advanced"], args.advance_serials))
+    except backup.BackupError as e:
+        print("db %s: %s" % (args.db_cmd, e), file=sys.stderr)
         return 1
     return 0
 
@@ -320,9 +467,11 @@ def build_parser():
     tc = tksub.add_parser("create", help="create a token and print it")
     tc.add_argument("name")
     tc.add_argument("--role", choices=("admin", "operator", "reader"), default="reader")
+    tc.add_argument("--scope", action="append", help="a scope instead of the role, e.g. scans:read (repeat; see `token scopes`)")
     tr = tksub.add_parser("revoke", help="revoke a token by name")
     tr.add_argument("name")
-    tksub.add_parser("list", help="list tokens (names and roles, never the tokens)")
+    tksub.add_parser("list", help="list tokens (names, roles and scopes, never the tokens)")
+    tksub.add_parser("scopes", help="the scopes a token may have: <area>:read|write|admin")
     tk.set_defaults(func=cmd_token)
 
     gr = sub.add_parser("grade", help="grade label images like a verifier (ISO/IEC 15415 / 15416 from an image)")
@@ -347,6 +496,17 @@ def build_parser():
     dvsub.add_parser("list", help="handhelds the gateway knows, with their login state")
     dv.set_defaults(func=cmd_device)
 
+    ce = sub.add_parser("certs", help="MQTT over TLS: the site CA, the broker's certificate, handheld certificates")
+    ce.add_argument("--config", help="TOML configuration file (its data directory)")
+    cesub = ce.add_subparsers(dest="certs_cmd", required=True)
+    ci = cesub.add_parser("init", help="make the site CA (once) and the broker's certificate for these names / addresses")
+    ci.add_argument("--host", action="append", required=True,
+                    help="a host name or IP address the handhelds use to reach the gateway (repeat for several)")
+    cd = cesub.add_parser("device", help="a client certificate for a handheld (when mqtt.require_certificate is on)")
+    cd.add_argument("dev", help="device id")
+    cesub.add_parser("show", help="the CA's and the broker's certificate: names, expiry, fingerprint")
+    ce.set_defaults(func=cmd_certs)
+
     us = sub.add_parser("user", help="panel users (password from UDI_EDGE_PASSWORD or asked for)")
     us.add_argument("--config", help="TOML configuration file (its database)")
     ussub = us.add_subparsers(dest="user_cmd", required=True)
@@ -355,13 +515,37 @@ def build_parser():
     ua.add_argument("--role", choices=("viewer", "operator", "admin"), default="viewer")
     up = ussub.add_parser("passwd", help="set a user's password (clears a lock-out)")
     up.add_argument("name")
+    ussub.add_parser("list", help="every panel user with role and state")
+    ur = ussub.add_parser("role", help="change a user's role (ends their sessions)")
+    ur.add_argument("name")
+    ur.add_argument("role", choices=("viewer", "operator", "admin"))
+    ussub.add_parser("disable", help="no sign-in, sessions end").add_argument("name")
+    ussub.add_parser("enable", help="allow sign-in again").add_argument("name")
+    ussub.add_parser("unlock", help="clear a lock-out without a new password").add_argument("name")
     us.set_defaults(func=cmd_user)
+
+    si = sub.add_parser("site", help="the gateways sharing this database (a site of several, docs/deployment.md)")
+    si.add_argument("--config", help="TOML configuration file of this gateway")
+    sisub = si.add_subparsers(dest="site_cmd", required=True)
+    sisub.add_parser("list", help="the site's gateways, running or not")
+    sisub.add_parser("retire", help="this gateway (stopped) leaves the site for good: what the broker kept for it is stored, "
+                                    "its session ended")
+    gp = sisub.add_parser("give-printer", help="a printer is run by another gateway from now on (not while a job runs on it)")
+    gp.add_argument("printer")
+    gp.add_argument("gateway", help="the gateway id, or - for nobody (whichever gateway starts a job runs it)")
+    si.set_defaults(func=cmd_site)
 
     db = sub.add_parser("db", help="database")
     db.add_argument("--config", help="TOML configuration file (its database)")
     dbsub = db.add_subparsers(dest="db_cmd", required=True)
     dbsub.add_parser("upgrade", help="bring the database to this version's schema (migrations)")
-    db.set_defaults(func=cmd_db_upgrade)
+    bk = dbsub.add_parser("backup", help="back the database up to a file (SQLite online backup / pg_dump); the gateway may run")
+    bk.add_argument("file")
+    rs = dbsub.add_parser("restore", help="restore a backup file into the configured database, which must be empty")
+    rs.add_argument("file")
+    rs.add_argument("--advance-serials", type=int, default=0, metavar="N",
+                    help="move every sequential serial pool N numbers on: labels printed after the backup keep theirs")
+    db.set_defaults(func=cmd_db)
 
     from gateway.master.cli import add_commands
     from gateway.printing.render import add_cli as add_render

@@ -3,10 +3,16 @@ an optional TOML file, and UDI_EDGE_* environment variables on top.
 `udi-edge config check` explains every problem."""
 
 import os
+import re
+import socket
 import tomllib
 
 DEFAULTS = {
     "data_dir": "data",
+    # This gateway's name in a site of several (one per line) sharing one
+    # database and one broker: its MQTT client id, the owner of its printers.
+    # None: derived from the host name (gateway_id()).
+    "gateway_id": None,
     "database_url": None,  # None: SQLite (WAL) in data_dir
     "mqtt": {
         "url": None,  # None: start the embedded broker (mosquitto) on 127.0.0.1
@@ -16,21 +22,39 @@ DEFAULTS = {
         "password": None,
         "topic_prefix": "udi/v1",
         "max_payload": 16384,
+        "password_file": None,  # the password read from this file (a secret file), not written in the config
+        # mqtts:// (docs/protocol.md, TLS): the broker's certificate is always
+        # verified, against ca_file (the site CA) or else the system's CAs.
+        "ca_file": None,
+        "cert_file": None,  # a client certificate for the gateway, when the broker asks for one
+        "key_file": None,
+        # The embedded broker's TLS listener for handhelds on the network (its
+        # plain listener stays on 127.0.0.1); certificates from `udi-edge certs init`.
+        "tls_port": None,  # e.g. 8883; None: no TLS listener
+        "tls_host": "0.0.0.0",
+        "require_certificate": False,  # handhelds also show a client certificate of the site CA
     },
-    "api": {"host": "127.0.0.1", "port": 8080},  # the HTTP API (and, later, the panel); port 0: any free port
+    # The HTTP API and panel.  forwarded_allow_ips: proxies whose X-Forwarded-For /
+    # -Proto are believed (client address for rate limits, https for Secure cookies);
+    # tls_cert / tls_key: serve https directly.
+    "api": {"host": "127.0.0.1", "port": 8080, "forwarded_allow_ips": "127.0.0.1", "tls_cert": None, "tls_key": None},  # port 0: any free port
     "trace": {"expiry_warn_days": 30},
     # The demo's virtual ZPL printer (TCP 9100 protocol on a free port), registered as printer "virtual".
-    "printing": {"virtual_printer": False, "virtual_dpi": 300, "virtual_ips": 6.0},  # expires_soon alerts this many days ahead
+    "printing": {"virtual_printer": False, "virtual_name": "virtual", "virtual_dpi": 300, "virtual_ips": 6.0},  # expires_soon alerts this many days ahead
     "demo": {"handhelds": 0, "scans": 20, "rate": 2.0, "print_job": False},
 }
 
 ENV = {
     "UDI_EDGE_DATA_DIR": ("data_dir",),
+    "UDI_EDGE_GATEWAY_ID": ("gateway_id",),
     "UDI_EDGE_DATABASE_URL": ("database_url",),
     "UDI_EDGE_MQTT_URL": ("mqtt", "url"),
     "UDI_EDGE_MQTT_PORT": ("mqtt", "port"),
     "UDI_EDGE_MQTT_USER": ("mqtt", "user"),
     "UDI_EDGE_MQTT_PASSWORD": ("mqtt", "password"),
+    "UDI_EDGE_MQTT_PASSWORD_FILE": ("mqtt", "password_file"),
+    "UDI_EDGE_MQTT_CA_FILE": ("mqtt", "ca_file"),
+    "UDI_EDGE_MQTT_TLS_PORT": ("mqtt", "tls_port"),
     "UDI_EDGE_API_HOST": ("api", "host"),
     "UDI_EDGE_API_PORT": ("api", "port"),
 }
@@ -74,8 +98,14 @@ def load(path=None, environ=None):
     return cfg, problems
 
 
+GATEWAY_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # goes into an MQTT client id and the database
+
+
 def check(cfg):
     problems = []
+    gid = cfg.get("gateway_id")
+    if gid is not None and not (isinstance(gid, str) and GATEWAY_ID.match(gid)):
+        problems.append("gateway_id: must be 1-32 of A-Z a-z 0-9 _ - (one name per gateway of the site), got %r" % (gid,))
     m = cfg["mqtt"]
     try:
         m["port"] = int(m["port"])
@@ -100,6 +130,8 @@ def check(cfg):
     pr = cfg["printing"]
     if not isinstance(pr["virtual_printer"], bool):
         problems.append("printing.virtual_printer: must be true or false, got %r" % (pr["virtual_printer"],))
+    if not (isinstance(pr["virtual_name"], str) and GATEWAY_ID.match(pr["virtual_name"])):
+        problems.append("printing.virtual_name: must be 1-32 of A-Z a-z 0-9 _ -, got %r" % (pr["virtual_name"],))
     if pr["virtual_dpi"] not in (203, 300, 600):
         problems.append("printing.virtual_dpi: must be 203, 300 or 600, got %r" % (pr["virtual_dpi"],))
     if not isinstance(pr["virtual_ips"], (int, float)) or isinstance(pr["virtual_ips"], bool) or not 1 <= pr["virtual_ips"] <= 14:
@@ -109,7 +141,54 @@ def check(cfg):
         problems.append("trace.expiry_warn_days: must be a whole number of days (0-3650), got %r" % (days,))
     if m.get("password") and not m.get("user"):
         problems.append("mqtt.password: given without mqtt.user")
+    problems.extend(_check_tls(cfg))
     return problems
+
+
+def _check_tls(cfg):
+    problems = []
+    m, api = cfg["mqtt"], cfg["api"]
+    if m["tls_port"] is not None:
+        try:
+            m["tls_port"] = int(m["tls_port"])
+            if not 0 <= m["tls_port"] < 65536 or m["tls_port"] == m["port"]:
+                raise ValueError
+        except (TypeError, ValueError):
+            problems.append("mqtt.tls_port: must be a TCP port number other than mqtt.port (8883 is usual), got %r" % (m["tls_port"],))
+        if m.get("url"):
+            problems.append("mqtt.tls_port: is for the embedded broker; with mqtt.url set TLS is your broker's (mqtts://)")
+    if not isinstance(m["tls_host"], str) or not m["tls_host"]:
+        problems.append("mqtt.tls_host: must be an address to listen on, e.g. 0.0.0.0, got %r" % (m["tls_host"],))
+    if not isinstance(m["require_certificate"], bool):
+        problems.append("mqtt.require_certificate: must be true or false, got %r" % (m["require_certificate"],))
+    for key, section in (("password_file", m), ("ca_file", m), ("cert_file", m), ("key_file", m),
+                         ("tls_cert", api), ("tls_key", api)):
+        path = section.get(key)
+        if path is not None and not (isinstance(path, str) and os.path.isfile(path)):
+            problems.append("%s.%s: no such file: %r" % ("mqtt" if section is m else "api", key, path))
+    if bool(m["cert_file"]) != bool(m["key_file"]):
+        problems.append("mqtt.cert_file and mqtt.key_file: give both or neither")
+    if bool(api["tls_cert"]) != bool(api["tls_key"]):
+        problems.append("api.tls_cert and api.tls_key: give both or neither")
+    if (m["ca_file"] or m["cert_file"]) and not (m.get("url") or "").startswith("mqtts://"):
+        problems.append("mqtt.ca_file / cert_file: only used with an mqtts:// broker URL, got mqtt.url %r" % (m.get("url"),))
+    if m["password_file"] and not problems:
+        try:
+            with open(m["password_file"]) as f:
+                m["password"] = f.read().strip()  # the config names the file, never holds the secret
+        except OSError as e:
+            problems.append("mqtt.password_file: cannot be read (%s)" % e.strerror)
+        if not m.get("user"):
+            problems.append("mqtt.password_file: given without mqtt.user")
+    return problems
+
+
+def gateway_id(cfg):
+    # The configured name, else the host name made fit (a site sets it explicitly).
+    if cfg.get("gateway_id"):
+        return cfg["gateway_id"]
+    name = re.sub(r"[^A-Za-z0-9_-]+", "-", socket.gethostname().split(".")[0]).strip("-")[:32]
+    return name or "gateway"
 
 
 def database_url(cfg):

@@ -17,6 +17,7 @@ import secrets
 import threading
 import time
 
+import orjson
 from sqlalchemy import and_, func, insert, or_, select, update
 
 from gateway.schema import commands, devices
@@ -64,6 +65,7 @@ TEXT_MAX = 64  # a null default is a free-text id (operator, location); the gate
 
 COMMANDS = ("reboot", "set_mode", "sync_time", "ota", "status")
 DEV_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")  # docs/protocol.md; also keeps MQTT wildcards out of topics
+COMMAND_ID = re.compile(r"[0-9a-f]{1,32}")  # send_command's ids are hex; nothing else can match one
 MAX_RESULT_BYTES = 65536
 RECENT_COMMANDS = 20
 
@@ -380,7 +382,7 @@ class DeviceRegistry:
             log.warning("cmd/result from %r ignored: %d bytes", dev, len(payload))
             return
         try:
-            msg = json.loads(payload)
+            msg = orjson.loads(payload)  # as the ingest: a lone surrogate is not JSON text (nor storable)
         except (ValueError, TypeError, UnicodeDecodeError) as e:
             log.warning("cmd/result from %r ignored: not JSON (%s)", dev, e)
             return
@@ -391,7 +393,7 @@ class DeviceRegistry:
             log.warning("cmd/result from %r ignored: v must be 1, got %r", dev, msg.get("v"))
             return
         cid, ok = msg.get("id"), msg.get("ok")
-        if not isinstance(cid, str) or not 0 < len(cid) <= 32:
+        if not isinstance(cid, str) or not COMMAND_ID.fullmatch(cid):
             log.warning("cmd/result from %r ignored: id must be a command id, got %r", dev, cid)
             return
         if ok is not None and not isinstance(ok, bool):

@@ -5,6 +5,7 @@ import os
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import text
 
 HERE = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -16,8 +17,16 @@ def config(connection=None):
     return cfg
 
 
+MIGRATION_LOCK = 0x7564_6901  # pg_advisory lock key: one migration at a time on a database
+
+
 def upgrade(engine, revision="head"):
     with engine.begin() as c:
+        if c.dialect.name == "postgresql":
+            # Several gateways of a site start together against one database:
+            # the first migrates, the others wait and find it at head (DDL is
+            # transactional on PostgreSQL; the lock ends with this transaction).
+            c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
         command.upgrade(config(c), revision)
 
 

@@ -38,7 +38,8 @@ class AccessError(Exception):
     pass
 
 
-def _private(path, text):
+def write_private(path, text):
+    # Readable by the gateway's user only, from the first byte.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)
@@ -59,15 +60,15 @@ class Access:
         # -> (user, password) of the gateway; writes the files on first use.
         os.makedirs(self.dir, exist_ok=True)
         if not os.path.exists(self.passwd):
-            _private(self.passwd, "")
-        _private(self.acl, ACL.format(gateway=GATEWAY_USER, prefix=self.prefix))
+            write_private(self.passwd, "")
+        write_private(self.acl, ACL.format(gateway=GATEWAY_USER, prefix=self.prefix))
         if os.path.exists(self.secret):
             with open(self.secret) as f:
                 password = f.read().strip()
         else:
             password = secrets.token_urlsafe(24)
             self._set(GATEWAY_USER, password)
-            _private(self.secret, password + "\n")
+            write_private(self.secret, password + "\n")
         return GATEWAY_USER, password
 
     def provision(self, dev):

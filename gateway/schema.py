@@ -3,7 +3,7 @@ SQLite and PostgreSQL; changes reach existing databases through the Alembic
 migrations in gateway/migrations/ (never through create_all)."""
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint,
+    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, false,
 )
 
 # Constraint names fixed so that migrations can refer to them on both databases.
@@ -230,7 +230,8 @@ api_tokens = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", String(64), nullable=False, unique=True),
     Column("hash", String(128), nullable=False, unique=True),
-    Column("role", String(16), nullable=False),  # admin / operator / reader
+    Column("role", String(16), nullable=False),  # admin / operator / reader, or "scoped"
+    Column("scopes", Text),  # a scoped token's scopes, space-separated (gateway.api.auth); null for a role
     Column("created_at", Float, nullable=False),
     Column("revoked_at", Float),
 )
@@ -246,6 +247,9 @@ printers = Table(
     Column("info", JSON),  # ~HI: model, firmware
     Column("state", JSON),  # last ~HS / ~HQES reading
     Column("updated_at", Float, nullable=False),
+    # The gateway that runs this printer's jobs (gateways.id): the one that can
+    # reach it.  None: any gateway that starts a job runs it (a single gateway).
+    Column("gateway", String(64)),
 )
 
 # Where serials come from: one pool per (DI, lot) — or per DI when lot is
@@ -295,9 +299,32 @@ print_jobs = Table(
     Column("reconciliation", JSON),  # ledger vs the printer's counter at the end
     Column("verify", JSON),  # on-line quality policy: {"min_grade": 1.5, "stop_after": 3} or null
     Column("rejected", Integer),  # labels that failed verification (voided, printed again with new serials)
+    # label_templates.version the job was created with; its labels are rendered from that version
+    # (None: a job from before template versions were kept, rendered from printer_templates/).
+    Column("template_version", Integer),
+    Column("gateway", String(64)),  # the gateway whose runner prints (printed) it
     Column("created_by", String(64)),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+)
+
+# Every version of a label template a job may have used (gateway.printing.template_versions):
+# the shipped printer_templates/ file as first used, and each change saved in the panel.
+# Rows are never changed or deleted, so a job's recorded version renders as it did.
+label_templates = Table(
+    "label_templates", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False),
+    Column("version", Integer, nullable=False),  # 1, 2, … per name
+    Column("source", String(8), nullable=False),  # file (the shipped template) / panel (an admin's edit)
+    Column("meta", JSON, nullable=False),  # the <name>.toml, parsed
+    Column("zpl", Text, nullable=False),  # the <name>.zpl
+    Column("sha256", String(64), nullable=False),  # of meta + zpl
+    Column("file_sha256", String(64), nullable=False),  # of the shipped file when this version was made
+    Column("note", Text),  # what changed
+    Column("created_by", String(64)),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "version", name="uq_label_template_version"),
 )
 
 # Who did what to which label and why (reprints, voids, holds, resumes).
@@ -331,6 +358,19 @@ label_checks = Table(
     Column("at", Float, nullable=False),
 )
 
+# --- the site: every gateway sharing this database (gateway.site) -------------------
+
+gateways = Table(
+    "gateways", metadata,
+    Column("id", String(64), primary_key=True),  # config gateway_id
+    Column("host", String(256)),
+    Column("api", String(256)),  # where its API and panel listen
+    Column("version", String(32)),
+    Column("started_at", Float, nullable=False),
+    Column("last_seen", Float, nullable=False, index=True),  # a beat every few seconds while it runs
+    Column("stats", JSON),  # ingest counters, CPU, RSS
+)
+
 # --- the panel's users, sessions and audit log (gateway.panel) ---------------------------
 
 panel_users = Table(
@@ -341,6 +381,9 @@ panel_users = Table(
     Column("failed_count", Integer, nullable=False, default=0),
     Column("locked_until", Float),
     Column("created_at", Float, nullable=False),
+    # A disabled user cannot sign in (and has no sessions); the row stays for the audit trail.
+    Column("disabled", Boolean, nullable=False, default=False, server_default=false()),
+    Column("last_signin_at", Float),
 )
 
 panel_sessions = Table(

@@ -7,18 +7,21 @@ import time
 
 import orjson
 
-from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
 from gateway import migrate
-from gateway.schema import devices, rejects, scans
+from gateway.schema import alerts, devices, rejects, scans
 
 
 class Store:
     def __init__(self, url):
         # orjson: every scan stores its engine result as JSON; the standard
         # encoder was a tenth of the ingest's time.
-        self.engine = create_engine(url, future=True, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+        # pool_pre_ping: after a PostgreSQL restart the pooled connections are
+        # dead; each is tested (SELECT 1) when taken, not found dead mid-write.
+        self.engine = create_engine(url, future=True, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+                                    pool_pre_ping=url.startswith("postgresql"))
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         migrate.upgrade(self.engine)
@@ -44,6 +47,11 @@ class Store:
         keys = [(r["dev"], r["boot"], r["seq"]) for r in rows]
         out = [None] * len(rows)
         with self.engine.begin() as c:
+            if tracer is not None and c.dialect.name == "postgresql":
+                # Gateways of one site judge scans against the same units and
+                # sessions: one batch at a time, so none judges a unit another
+                # is changing (a lost update, or the same new unit inserted twice).
+                c.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": TRACE_LOCK})
             existing = {}
             for q, params in identity_lookup(keys):
                 for r in c.execute(q, params).mappings():
@@ -90,10 +98,12 @@ class Store:
             return c.execute(select(func.count()).select_from(scans)).scalar()
 
     def reject(self, topic, dev, reason, detail, payload):
+        # Whatever was refused is kept as far as the columns can hold it.
         text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else str(payload)
         with self.engine.begin() as c:
-            c.execute(insert(rejects).values(topic=topic, dev=dev, reason=reason, detail=detail,
-                                             payload=text[:4096], received_at=time.time()))
+            c.execute(insert(rejects).values(topic=db_text(topic, 256), dev=db_text(dev, 64), reason=reason,
+                                             detail=db_text(detail), payload=db_text(text, 4096),
+                                             received_at=time.time()))
 
     def rejects(self):
         with self.engine.connect() as c:
@@ -109,8 +119,36 @@ class Store:
         with self.engine.connect() as c:
             return [dict(r) for r in c.execute(select(devices).order_by(devices.c.dev)).mappings()]
 
+    def system_alert(self, kind, detail, alert_id=None):
+        # An alert about the gateway itself (no scan behind it) -> its id;
+        # with alert_id, that alert's detail is brought up to date instead.
+        with self.engine.begin() as c:
+            if alert_id is not None and c.execute(update(alerts).where(alerts.c.id == alert_id).values(detail=detail)).rowcount:
+                return alert_id
+            return c.execute(insert(alerts).values(kind=kind, detail=detail, created_at=time.time(),
+                                                   acknowledged=False)).inserted_primary_key[0]
+
+
+def storage_outage(e):
+    """Whether `e` means the database cannot take writes for a while (server
+    restarting or unreachable, disk full, locked), not a bug or bad data: the
+    same write is worth trying again."""
+    return isinstance(e, (OperationalError, InterfaceError)) or (isinstance(e, DBAPIError) and e.connection_invalidated)
+
+
+# NUL (PostgreSQL refuses it in text) and lone surrogates (no UTF-8 for them) -> U+FFFD
+_NOT_STORABLE = dict.fromkeys([0, *range(0xD800, 0xE000)], 0xFFFD)
+
+
+def db_text(value, length=None):
+    """Text as a column can hold it on SQLite and PostgreSQL alike: cut to
+    `length`, what no text column can hold as U+FFFD; None for anything
+    that is not text."""
+    return value[:length].translate(_NOT_STORABLE) if isinstance(value, str) else None
+
 
 IDENTITY_CHUNK = 64
+TRACE_LOCK = 0x7564_6902  # pg_advisory lock key of the judged part of the ingest
 
 
 def _identity_query(n):

@@ -550,7 +550,7 @@ def test_tokens_routes(api):
     h = api.as_("admin")
     listed = api.get("/api/tokens", headers=h).json()
     assert {t["name"] for t in listed} == {"admin-tok", "operator-tok", "reader-tok"}
-    assert all(set(t) == {"id", "name", "role", "created_at", "revoked_at"} for t in listed)
+    assert all(set(t) == {"id", "name", "role", "scopes", "created_at", "revoked_at"} for t in listed)
     r = api.post("/api/tokens", json={"name": "erp", "role": "reader"}, headers=h)
     assert r.status_code == 201 and r.json()["role"] == "reader"
     token = r.json()["token"]

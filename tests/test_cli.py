@@ -102,3 +102,24 @@ def test_device_logins_and_tokens_from_the_command_line(tmp_path):
     assert len(token) >= 40
     assert "erp" in run("token", "list").stdout and token not in run("token", "list").stdout
     assert run("token", "create", "x", "--role", "root").returncode == 2  # argparse refuses the role
+
+
+def test_panel_users_from_the_command_line_keep_the_panels_rules(tmp_path):
+    def run(*args):
+        env = dict(os.environ, PYTHONPATH=ROOT, UDI_EDGE_PASSWORD="correct horse battery")
+        return subprocess.run([sys.executable, "-m", "gateway.cli", "user", *args], capture_output=True, text=True,
+                              cwd=tmp_path, env=env, timeout=120)
+
+    assert run("add", "ada", "--role", "admin").returncode == 0
+    assert run("add", "olga", "--role", "operator").returncode == 0
+    lines = {ln.split()[0]: ln.split()[1:3] for ln in run("list").stdout.splitlines()}
+    assert lines == {"ada": ["admin", "active"], "olga": ["operator", "active"]}
+    last = run("role", "ada", "viewer")  # the only admin: refused, nothing changed
+    assert last.returncode == 1 and "no active admin" in last.stderr
+    assert run("role", "olga", "admin").returncode == 0
+    assert run("disable", "ada").returncode == 0  # olga is an active admin now
+    assert run("list").stdout.split("\n")[0].split()[1:3] == ["admin", "disabled"]
+    assert run("disable", "olga").returncode == 1  # the last active admin
+    assert run("enable", "ada").returncode == 0 and run("unlock", "ada").returncode == 0
+    missing = run("role", "nobody", "viewer")
+    assert missing.returncode == 1 and "no panel user named 'nobody'" in missing.stderr

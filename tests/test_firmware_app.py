@@ -79,9 +79,23 @@ def test_gateway_config_changes_only_remote_keys_and_keeps_valid_values():
     assert S.apply_remote(s, ["not", "a", "dict"]) == ["not_an_object"]
 
 
+def test_a_pushed_volume_is_validated_like_the_other_settings():
+    s = base_settings()
+    assert S.apply_remote(s, {"v": 1, "rev": 4, "feedback": {"volume": 20}}) == [] and s["feedback"] == {"volume": 20}
+    for bad in ({"volume": 101}, {"volume": -1}, {"volume": "loud"}, {"volume": True}, "loud", None):
+        assert S.apply_remote(s, {"v": 1, "feedback": bad}) == ["feedback"]
+        assert s["feedback"] == {"volume": 20}  # the last good volume stays
+    # a refused key does not take the others down with it
+    assert S.apply_remote(s, {"v": 1, "feedback": {"volume": 500}, "mode": "use"}) == ["feedback"] and s["mode"] == "use"
+
+
 def test_feedback_patterns_are_distinct_and_play_to_the_end():
-    sigs = {name: tuple(steps) for name, steps in feedback.PATTERNS.items()}
-    assert len(set(sigs.values())) == len(sigs)
+    names = [line.split()[0] for line in feedback.PATTERNS.strip().splitlines()]
+    assert {"good", "bad", "unknown", "duplicate", "queue_full", "gateway_bad", "gateway_good", "mode"} <= set(names)
+    sigs = {name: feedback.steps(name) for name in names}
+    assert len(set(sigs.values())) == len(sigs) == len(names)
+    assert sigs["bad"] == ((600, feedback.RED, True, 250), (0, feedback.OFF, False, 80), (600, feedback.RED, True, 250))
+    assert feedback.steps("no_such_pattern") == sigs["unknown"]
     from simboard import SimBoard
 
     b = SimBoard("x")
@@ -144,3 +158,74 @@ def test_answer_that_differs_gives_a_second_signal(handheld):
     before = list(h.feedback.played)
     h._on_answer({"v": 1, "boot": h.boot + 1, "seq": 2, "verdict": "bad"})  # another boot's scan
     assert h.feedback.played == before
+
+
+def test_the_volume_from_config_json_and_from_a_push_reach_the_buzzer(handheld):
+    h = handheld
+    assert h.board.buzzer.volume == 50  # config.json
+    topic = h.topics["config"]
+    h._on_message(topic, json.dumps({"v": 1, "rev": 1, "feedback": {"volume": 15}}).encode(), True)
+    assert h.board.buzzer.volume == 15 and h.s["feedback"] == {"volume": 15}
+    h._on_message(topic, json.dumps({"v": 1, "rev": 2, "feedback": {"volume": 900}}).encode(), True)
+    assert h.board.buzzer.volume == 15  # refused: the buzzer keeps the last good one
+
+
+def test_a_scan_that_raises_is_refused_and_the_io_loop_goes_on(handheld, monkeypatch):
+    h = handheld
+
+    def heap_full(data):
+        raise MemoryError("memory allocation failed")
+
+    monkeypatch.setattr(h.outbox, "append", heap_full)
+    h._take_scan(SCAN, 100)
+    assert h.seq == 0 and h.refused == 1 and h.loop_errors == 1
+    assert h.feedback.played[-1] == "queue_full"  # "not taken": the operator scans again
+    monkeypatch.undo()
+    h._take_scan(SCAN + b"2", 5000)
+    assert h.seq == 1 and h.feedback.played[-1] == "good"
+
+
+def test_the_delivery_loop_survives_a_full_heap(handheld, monkeypatch):
+    import asyncio
+
+    h = handheld
+    h.handle_scan(SCAN, 100)
+    published = []
+
+    class Acked:
+        async def wait(self):
+            return True
+
+    class Broker:  # the MQTT client as _drain uses it: connected, every publish acknowledged
+        def is_connected(self):
+            return True
+
+        async def publish_start(self, topic, data, qos):
+            published.append((topic, data))
+            return Acked()
+
+    h.mqtt = Broker()
+    pending = h.outbox.pending
+    calls = []
+
+    def heap_full_once(limit):
+        calls.append(limit)
+        if len(calls) == 1:
+            raise MemoryError("memory allocation failed")
+        return pending(limit)
+
+    monkeypatch.setattr(h.outbox, "pending", heap_full_once)
+
+    async def run():
+        h.running = True
+        task = asyncio.create_task(h._drain())
+        for _ in range(100):
+            await asyncio.sleep(0.05)
+            if not h.outbox.depth():
+                break
+        h.running = False
+        await task
+
+    asyncio.run(run())
+    assert h.loop_errors == 1 and len(calls) >= 2
+    assert h.outbox.depth() == 0 and [t for t, _ in published] == [h.topics["scan"]]

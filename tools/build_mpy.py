@@ -20,13 +20,16 @@ def mpy_cross():
     return here if os.path.exists(here) else "mpy-cross"
 
 
+def engine_sources():
+    # The engine's modules as the firmware ships them (file names).
+    return [n for n in sorted(os.listdir(ENGINE)) if n.endswith(".py") and n not in GATEWAY_ONLY]
+
+
 def build(out_dir, march="xtensawin"):
     target = os.path.join(out_dir, "udi_codes")
     os.makedirs(target, exist_ok=True)
     built = []
-    for name in sorted(os.listdir(ENGINE)):
-        if not name.endswith(".py") or name in GATEWAY_ONLY:
-            continue
+    for name in engine_sources():
         out = os.path.join(target, name[:-3] + ".mpy")
         subprocess.run(
             [mpy_cross(), "-march=" + march, "-O2", "-s", "udi_codes/" + name, "-o", out, os.path.join(ENGINE, name)],

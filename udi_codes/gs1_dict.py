@@ -94,7 +94,7 @@ def _parse_line(ai, f):
         comps.append((typ, mn, mx, optional, tuple(parts[1:])))
     req = []
     ex = ()
-    dlpkey = None
+    dlpkey = None  # type: tuple | None
     for attr in f[4].split():
         if attr.startswith("req="):
             req.append(tuple(tuple(alt.split("+")) for alt in attr[4:].split(",")))

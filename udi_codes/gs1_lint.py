@@ -117,13 +117,6 @@ def lint_cset64(s):
     return _cset(s[:n - pads], CSET64, "CSET 64")
 
 
-def lint_hasnondigit(s):
-    if _first_not_in(s, DIGITS) < 0:
-        return ("requires_non_digit",
-                "the value must contain at least one non-digit character")
-    return None
-
-
 def lint_csum(s):
     if s == "":
         return ("too_short", "there is no check digit")
@@ -182,10 +175,6 @@ def lint_hh(s):
 
 def lint_mi(s):
     return _hms(s, 59, "minute", "invalid_minute")
-
-
-def lint_ss(s):
-    return _hms(s, 59, "second", "invalid_second")
 
 
 def lint_hhmi(s):
@@ -260,10 +249,6 @@ def _yymmdd(s, allow_00):
                       "%s (read as %d)" % (s[:2], year), allow_00)
 
 
-def lint_yyyymmd0(s):
-    return _yyyymmdd(s, True)
-
-
 def lint_yyyymmdd(s):
     return _yyyymmdd(s, False)
 
@@ -276,57 +261,10 @@ def lint_yymmdd(s):
     return _yymmdd(s, False)
 
 
-def lint_yesno(s):
-    if s in ("0", "1"):
-        return None
-    return ("not_yes_no", "'%s' is neither 0 (no) nor 1 (yes)" % s)
-
-
-def lint_zero(s):
-    if s != "" and _first_not_in(s, "0") < 0:
-        return None
-    return ("not_zero", "'%s' must be zero" % s)
-
-
-def lint_nonzero(s):
-    e = _digits_check(s)
-    if e:
-        return e
-    if _first_not_in(s, "0") < 0:
-        return ("zero_value", "the value must not be zero")
-    return None
-
-
-def lint_nozeroprefix(s):
-    e = _digits_check(s)
-    if e:
-        return e
-    if s[:1] == "0":
-        return ("zero_prefix", "the number must not start with 0")
-    return None
-
-
-def lint_pieceoftotal(s):
-    n = len(s)
-    if n == 0 or n % 2:
-        return ("invalid_length",
-                "piece and total must have the same number of digits, got %d digits" % n)
-    e = _digits_check(s)
-    if e:
-        return e
-    piece, total = s[:n // 2], s[n // 2:]
-    if _first_not_in(piece, "0") < 0:
-        return ("zero_value", "piece number %s must not be zero" % piece)
-    if _first_not_in(total, "0") < 0:
-        return ("zero_value", "total %s must not be zero" % total)
-    if piece > total:
-        return ("exceeds_total", "piece number %s is larger than the total %s" % (piece, total))
-    return None
-
-
 # Linters of UDI and common logistics AIs live here; the rest (coupons, IBAN,
-# coordinates, country/currency/package lists, ...) in gs1_lint_rare, loaded
-# on first use so that the handheld's heap holds only what it needs.
+# coordinates, country/currency/package lists, yes/no flags, piece of total,
+# ...) in gs1_lint_rare, loaded on first use so that the handheld's heap holds
+# only what it needs.
 LINTERS = {
     "cset39": lint_cset39,
     "cset64": lint_cset64,
@@ -335,23 +273,41 @@ LINTERS = {
     "csum": lint_csum,
     "gcppos1": lint_gcppos1,
     "gcppos2": lint_gcppos2,
-    "hasnondigit": lint_hasnondigit,
     "hh": lint_hh,
     "hhmi": lint_hhmi,
     "mi": lint_mi,
-    "nonzero": lint_nonzero,
-    "nozeroprefix": lint_nozeroprefix,
-    "pieceoftotal": lint_pieceoftotal,
-    "ss": lint_ss,
-    "yesno": lint_yesno,
     "yymmd0": lint_yymmd0,
     "yymmdd": lint_yymmdd,
-    "yyyymmd0": lint_yyyymmd0,
     "yyyymmdd": lint_yyyymmdd,
-    "zero": lint_zero,
 }
-RARE = ("couponcode", "couponposoffer", "csumalpha", "hyphen", "iban", "importeridx", "iso3166", "iso3166999", "iso3166alpha2", "iso4217", "iso5218", "latitude", "longitude", "mediatype", "packagetype", "pcenc", "posinseqslash", "winding",)
-ALL = tuple(sorted(list(LINTERS) + list(RARE)))
+RARE = (
+    "couponcode",
+    "couponposoffer",
+    "csumalpha",
+    "hasnondigit",
+    "hyphen",
+    "iban",
+    "importeridx",
+    "iso3166",
+    "iso3166999",
+    "iso3166alpha2",
+    "iso4217",
+    "iso5218",
+    "latitude",
+    "longitude",
+    "mediatype",
+    "nonzero",
+    "nozeroprefix",
+    "packagetype",
+    "pcenc",
+    "pieceoftotal",
+    "posinseqslash",
+    "ss",
+    "winding",
+    "yesno",
+    "yyyymmd0",
+    "zero",
+)
 
 
 def linter(name):
@@ -376,3 +332,12 @@ TYPE_LINTER = {
     "Y": lint_cset39,
     "Z": lint_cset64,
 }
+
+
+def __getattr__(name):
+    # ALL: every linter name of the dictionary, built when asked for (the
+    # tests and the gateway's tools; a handheld never needs it).  LINTERS
+    # also keeps rare linters once used (on a big heap), hence the set.
+    if name == "ALL":
+        return tuple(sorted(set(LINTERS) | set(RARE)))
+    raise AttributeError(name)

@@ -9,9 +9,11 @@ from udi_codes.gs1_lint import (
     _cset,
     _digits_check,
     _first_not_in,
+    _hms,
     _in_list,
     _length,
     _show,
+    _yyyymmdd,
 )
 
 
@@ -226,4 +228,71 @@ def lint_posinseqslash(s):
         return ("zero_prefix", "total %s must not be zero or start with 0" % end)
     if len(pos) > len(end) or (len(pos) == len(end) and pos > end):
         return ("exceeds_total", "position %s is larger than the total %s" % (pos, end))
+    return None
+
+
+# Flags, counts and times that UDI labels hardly carry (4321-4323, 8001,
+# 8003, 8006, 8008, 8011, 8014, 8026).
+
+
+def lint_hasnondigit(s):
+    if _first_not_in(s, DIGITS) < 0:
+        return ("requires_non_digit",
+                "the value must contain at least one non-digit character")
+    return None
+
+
+def lint_ss(s):
+    return _hms(s, 59, "second", "invalid_second")
+
+
+def lint_yyyymmd0(s):
+    return _yyyymmdd(s, True)
+
+
+def lint_yesno(s):
+    if s in ("0", "1"):
+        return None
+    return ("not_yes_no", "'%s' is neither 0 (no) nor 1 (yes)" % s)
+
+
+def lint_zero(s):
+    if s != "" and _first_not_in(s, "0") < 0:
+        return None
+    return ("not_zero", "'%s' must be zero" % s)
+
+
+def lint_nonzero(s):
+    e = _digits_check(s)
+    if e:
+        return e
+    if _first_not_in(s, "0") < 0:
+        return ("zero_value", "the value must not be zero")
+    return None
+
+
+def lint_nozeroprefix(s):
+    e = _digits_check(s)
+    if e:
+        return e
+    if s[:1] == "0":
+        return ("zero_prefix", "the number must not start with 0")
+    return None
+
+
+def lint_pieceoftotal(s):
+    n = len(s)
+    if n == 0 or n % 2:
+        return ("invalid_length",
+                "piece and total must have the same number of digits, got %d digits" % n)
+    e = _digits_check(s)
+    if e:
+        return e
+    piece, total = s[:n // 2], s[n // 2:]
+    if _first_not_in(piece, "0") < 0:
+        return ("zero_value", "piece number %s must not be zero" % piece)
+    if _first_not_in(total, "0") < 0:
+        return ("zero_value", "total %s must not be zero" % total)
+    if piece > total:
+        return ("exceeds_total", "piece number %s is larger than the total %s" % (piece, total))
     return None

@@ -23,10 +23,10 @@ def _iso_ymd(s, what):
     y, m, d = s[0:4], s[5:7], s[8:10]
     if not (dates.digits(y) and dates.digits(m) and dates.digits(d)):
         raise ValueError("%s must be an ISO date YYYY-MM-DD, got %r" % (what, s))
-    y, m, d = int(y), int(m), int(d)
-    if not dates.valid_ymd(y, m, d):
+    ymd = int(y), int(m), int(d)
+    if not dates.valid_ymd(*ymd):
         raise ValueError("%s %s is not a real calendar date" % (what, s))
-    return y, m, d
+    return ymd
 
 
 def _build_field(value, what):

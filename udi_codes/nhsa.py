@@ -69,7 +69,7 @@ def parse(data, res, opts):
     n = len(data)
     if first == "C":
         res["scheme"] = "nhsa-consumable"
-        what, lengths, layout = "medical consumable code (医用耗材)", (20, 27), _CONSUMABLE
+        what, lengths, layout = "medical consumable code (医用耗材)", (20, 27), _CONSUMABLE  # type: str, tuple, tuple
     elif first == "Z":
         res["scheme"] = "nhsa-drug"
         what, lengths, layout = "Chinese patent medicine code (中成药)", (20,), _CHINESE

@@ -2,27 +2,31 @@
 # the engine about the payload.  Identifiers are case-sensitive (]E0 EAN,
 # ]e0 DataBar).
 
-# Payload is GS1 element strings (FNC1 in first position).
-GS1_MODE = ("]C1", "]d2", "]Q3", "]e0", "]J1")
+# Payload is GS1 element strings (FNC1 in first position).  Built from a list
+# so that MicroPython interns the identifiers: the dispatcher's raw[:3] is
+# then the interned string, not a new one on the heap for every scan.
+GS1_MODE = tuple(["]C1", "]d2", "]Q3", "]e0", "]J1"])
 # Payload is one GTIN of this many digits.
 GTIN_ONLY = {"]E0": 13, "]E4": 8, "]I1": 14}
-# Human names, for messages and the panel.
-NAMES = {
-    "]C0": "Code 128",
-    "]C1": "GS1-128",
-    "]C2": "Code 128 (FNC1 2nd position)",
-    "]d1": "Data Matrix",
-    "]d2": "GS1 DataMatrix",
-    "]Q1": "QR Code",
-    "]Q3": "GS1 QR Code",
-    "]e0": "GS1 DataBar / composite",
-    "]E0": "EAN-13 / UPC-A",
-    "]E4": "EAN-8",
-    "]I1": "ITF-14",
-    "]J1": "GS1 DotCode",
-    "]A0": "Code 39",
-    "]z0": "Aztec",
-}
+# Human names, for messages and the panel: one line per identifier, a str
+# constant (in flash on a handheld, where a dict would take heap).
+NAMES = (
+    "\n]C0 Code 128"
+    "\n]C1 GS1-128"
+    "\n]C2 Code 128 (FNC1 2nd position)"
+    "\n]d1 Data Matrix"
+    "\n]d2 GS1 DataMatrix"
+    "\n]Q1 QR Code"
+    "\n]Q3 GS1 QR Code"
+    "\n]e0 GS1 DataBar / composite"
+    "\n]E0 EAN-13 / UPC-A"
+    "\n]E4 EAN-8"
+    "\n]I1 ITF-14"
+    "\n]J1 GS1 DotCode"
+    "\n]A0 Code 39"
+    "\n]z0 Aztec"
+    "\n"
+)
 
 
 def split(raw):
@@ -35,4 +39,7 @@ def split(raw):
 def name(sym):
     if sym is None:
         return None
-    return NAMES.get(sym, sym)
+    i = NAMES.find("\n" + sym + " ") if len(sym) == 3 else -1
+    if i < 0:
+        return sym
+    return NAMES[i + 5 : NAMES.find("\n", i + 5)]

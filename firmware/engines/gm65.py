@@ -125,7 +125,7 @@ class GM65(LineEngine):
             return gm_write(Z_MODE, (self._zone_mode & 0xFC) | MODE_COMMAND)
         if name == "rd_out":
             return gm_read(Z_OUTPUT)
-        if name == "wr_out":
+        if name == "wr_out" and self._tail_bits is not None:  # a step only with tail bits
             return gm_write(Z_OUTPUT, (self._zone_out & 0x1E) | self._tail_bits | 0x01)
         if name == "wr_aim":
             return gm_write(self.aim_zone, self.aim_value)

@@ -35,7 +35,7 @@ try:
     from time import ticks_diff
 except ImportError:  # CPython: plain millisecond counters, same wrap rule as MicroPython
 
-    def ticks_diff(a, b):
+    def ticks_diff(a, b):  # type: ignore[no-redef]  # the CPython stand-in for time.ticks_diff
         return ((a - b + 0x20000000) & 0x3FFFFFFF) - 0x20000000
 
 

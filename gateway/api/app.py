@@ -5,7 +5,8 @@ their own store and MQTT publish."""
 
 import logging
 
-from fastapi import FastAPI, Request
+import orjson
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, OperationalError
 
@@ -51,6 +52,22 @@ DEFAULT_SETTINGS = {
 }
 
 
+async def unicode_body(request: Request):
+    """A JSON body whose strings hold a lone surrogate ("\ud800" is valid JSON
+    syntax but no character) is the client's error: no database, printer or
+    MQTT payload can take such text, and it would fail deep in a route with a
+    500.  orjson refuses it (and NaN / Infinity, which are not JSON either);
+    FastAPI's own parser has already refused anything else that is not JSON."""
+    if request.method in ("POST", "PUT", "PATCH") and "json" in request.headers.get("content-type", ""):
+        body = await request.body()
+        if body:
+            try:
+                orjson.loads(body)
+            except orjson.JSONDecodeError as e:
+                raise HTTPException(422, [{"type": "value_error", "loc": ["body"],
+                                           "msg": "the body is not JSON text: %s" % e}])
+
+
 def create_app(store, registry=None, settings=None, tracer=None, print_jobs=None):
     """The API over `store` (gateway.store.Store).  `registry` is the
     DeviceRegistry with the gateway's MQTT publish; without one, config push
@@ -73,7 +90,7 @@ def create_app(store, registry=None, settings=None, tracer=None, print_jobs=None
     app.state.tracer = tracer  # the ingest's, so packing sees the same expiry settings
     app.state.print_jobs = print_jobs  # the gateway's (one runner per job); made on first use when None
     for router in ROUTERS:
-        app.include_router(router, prefix=PREFIX)
+        app.include_router(router, prefix=PREFIX, dependencies=[Depends(unicode_body)])
 
     # Input that gets past validation but not past the database (a value out
     # of a column's range) is still the client's error, not a 500.

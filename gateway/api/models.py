@@ -4,9 +4,9 @@ shows integrators.  Times are Unix seconds (float) as stored."""
 import json
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gateway.api.auth import ROLES
+from gateway.api.auth import ROLES, SCOPES
 from gateway.devices import COMMANDS, MODES, REMOTE_DEFAULTS, TEXT_MAX
 
 T = TypeVar("T")
@@ -15,6 +15,7 @@ Verdict = Literal["good", "bad"]
 Scheme = Literal["gs1", "hibc", "ma", "ahm", "cn-drug", "nhsa-drug", "nhsa-consumable", "unknown"]  # docs/code-engine.md
 Mode = Literal[MODES]
 Role = Literal[ROLES]
+Scope = Literal[SCOPES]
 Command = Literal[COMMANDS]
 MappingKind = Literal["trace_prefix", "di", "gtin"]
 
@@ -268,7 +269,8 @@ class BlockOut(BaseModel):
 class TokenOut(BaseModel):
     id: int
     name: str
-    role: str
+    role: str = Field(description="reader, operator, admin — or scoped: only the scopes listed.")
+    scopes: list[str] = Field(description="What the token may do, <area>:<level> (a role's spelled out); docs/api.md.")
     created_at: float
     revoked_at: float | None = None
 
@@ -276,7 +278,14 @@ class TokenOut(BaseModel):
 class TokenCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
-    role: Role
+    role: Role | None = Field(None, description="A role, or else scopes.")
+    scopes: list[Scope] | None = Field(None, min_length=1, description="Scopes instead of a role, e.g. [\"scans:read\"].")
+
+    @model_validator(mode="after")
+    def role_or_scopes(self):
+        if (self.role is None) == (self.scopes is None):
+            raise ValueError("give either a role or scopes, not both")
+        return self
 
 
 class TokenCreated(TokenOut):
@@ -400,6 +409,7 @@ class PrintJobOut(BaseModel):
     reconciliation: dict | None
     verify: dict | None = None
     rejected: int | None = None
+    template_version: int | None = Field(None, description="The template version the job was created with and prints.")
     created_by: str | None
     created_at: float
     updated_at: float
@@ -434,6 +444,7 @@ class TemplateOut(BaseModel):
     width_mm: float
     height_mm: float
     fields: dict[str, dict]
+    version: int | None = Field(None, description="The template version new jobs use (label_templates).")
 
 
 class PreviewIn(BaseModel):

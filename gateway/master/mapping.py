@@ -2,10 +2,12 @@
 医保编码 (NHSA code) and 商品码 (commodity code), imported from CSV / XLSX
 into `mappings` and looked up for a parsed scan."""
 
+import contextlib
 import os
 import time
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from gateway.master.sheet import (
     Header,
@@ -100,31 +102,46 @@ def mapping_rows(header, row, source):
 
 class _MappingWriter:
     # Batches of rows, upserted by (kind, key); counts as ImportReport.
-    def __init__(self, engine, report, batch_size):
+    # A dry run reads and compares in one transaction that is rolled back
+    # and writes nothing: what an earlier batch would have written is kept
+    # in `would`, so later rows are compared as the real import compares them.
+    def __init__(self, engine, report, batch_size, dry_run=False, on_row=None):
         self.engine, self.report, self.batch_size = engine, report, batch_size
+        self.dry_run, self.on_row = dry_run, on_row
         self.batch = []
+        self.would = {}
+        self.conn = None
+        if dry_run:
+            self.conn = engine.connect()
+            self.conn.begin()
 
-    def add(self, rows):
-        self.batch.append(rows)
+    def add(self, n, rows, problems):
+        # Every data row, rejected ones too, so on_row sees the file in order.
+        self.batch.append((n, rows, problems))
         if len(self.batch) >= self.batch_size:
             self.flush()
+
+    def transaction(self):
+        return contextlib.nullcontext(self.conn) if self.dry_run else self.engine.begin()
 
     def flush(self):
         batch, self.batch = self.batch, []
         if not batch:
             return
         compared = ("nhsa_code", "commodity_code", "name", "source")
-        with self.engine.begin() as c:
+        wanted = [r for _, rows, _ in batch for r in rows]
+        with self.transaction() as c:
             existing = {}
-            for kind in {r["kind"] for rows in batch for r in rows}:
-                keys = sorted({r["key"] for rows in batch for r in rows if r["kind"] == kind})
+            for kind in {r["kind"] for r in wanted}:
+                keys = sorted({r["key"] for r in wanted if r["kind"] == kind})
                 for chunk in chunks(keys):
                     q = select(mappings).where(mappings.c.kind == kind, mappings.c.key.in_(chunk))
                     for r in c.execute(q).mappings():
                         existing[(kind, r["key"])] = dict(r)
+            existing.update((k, self.would[k]) for k in {(r["kind"], r["key"]) for r in wanted} if k in self.would)
             pending = {}
             outcomes = []
-            for rows in batch:
+            for n, rows, problems in batch:
                 new = changed = False
                 for r in rows:
                     cur = existing.get((r["kind"], r["key"]))
@@ -133,47 +150,68 @@ class _MappingWriter:
                         changed = True
                         pending[(r["kind"], r["key"])] = r
                         existing[(r["kind"], r["key"])] = r
-                outcomes.append("added" if new else "updated" if changed else "unchanged")
-            if pending:
+                outcome = "rejected" if problems else "added" if new else "updated" if changed else "unchanged"
+                outcomes.append((n, outcome, rows, problems))
+            if pending and self.dry_run:
+                self.would.update(pending)
+            elif pending:
                 now = time.time()
                 c.execute(upsert(c, mappings, ["kind", "key"]), [dict(r, updated_at=now) for r in pending.values()])
-        for o in outcomes:
-            self.report.count(o)
+        for n, outcome, rows, problems in outcomes:
+            if outcome != "rejected":
+                self.report.count(outcome)
+            if self.on_row is not None:
+                self.on_row(n, outcome, rows, problems)
+
+    def close(self):
+        # The dry run's transaction ends without a commit.
+        if self.conn is not None:
+            self.conn.rollback()
+            self.conn.close()
 
 
-def import_mappings(engine, path, *, batch_size=1000):
+def import_mappings(engine, path, *, batch_size=1000, dry_run=False, source=None, on_row=None):
     """Import a three-code mapping table (CSV or XLSX) into `mappings`.
-    A row whose 医保编码 the engine does not accept is an error, not imported."""
+    A row whose 医保编码 the engine does not accept is an error, not imported.
+
+    dry_run: the same reading, checks and comparison, in one transaction
+    that is rolled back; the report says what an import of this file would
+    add / update / leave unchanged, and nothing is written.  source: what
+    the rows' `source` says (default: the file's name).  on_row(row number,
+    outcome, mapping rows, problems), outcome "added" / "updated" /
+    "unchanged" / "rejected", is called for every data row in file order
+    (a full per-row report; the ImportReport keeps the first 1000 errors)."""
     report = ImportReport("mapping", file=os.fspath(path))
-    writer = _MappingWriter(engine, report, batch_size)
-    source = os.path.basename(os.fspath(path))
+    writer = _MappingWriter(engine, report, batch_size, dry_run, on_row)
+    source = source or os.path.basename(os.fspath(path))
     header = None
     try:
-        for n, row in read_rows(path):
-            if header is None:
-                header = Header(row, COLUMNS)
-                if not any(k in header.index for k in KEY_COLUMNS) and "key" not in header.index:
-                    report.error(row=n, column=None, rule="columns",
-                                 detail="no key column; accepted: %s" % ", ".join(a for aliases in KEY_COLUMNS.values() for a in aliases))
-                    break
-                if "nhsa_code" not in header.index and "commodity_code" not in header.index:
-                    report.error(row=n, column=None, rule="columns", detail="no 医保编码 or 商品码 column")
-                    break
-                continue
-            report.records += 1
-            rows, problems = mapping_rows(header, row, source)
-            for p in problems:
-                report.error(row=n, **p)
-            if rows:
-                writer.add(rows)
-    except SheetError as e:
-        report.error(row=None, column=None, rule=e.rule, detail=e.detail)
-    except OSError as e:
-        report.error(row=None, column=None, rule="file", detail=str(e))
-    try:
+        try:
+            for n, row in read_rows(path):
+                if header is None:
+                    header = Header(row, COLUMNS)
+                    if not any(k in header.index for k in KEY_COLUMNS) and "key" not in header.index:
+                        report.error(row=n, column=None, rule="columns", detail="no key column; accepted: %s"
+                                     % ", ".join(a for aliases in KEY_COLUMNS.values() for a in aliases))
+                        break
+                    if "nhsa_code" not in header.index and "commodity_code" not in header.index:
+                        report.error(row=n, column=None, rule="columns", detail="no 医保编码 or 商品码 column")
+                        break
+                    continue
+                report.records += 1
+                rows, problems = mapping_rows(header, row, source)
+                for p in problems:
+                    report.error(row=n, **p)
+                writer.add(n, rows, problems)
+        except SheetError as e:  # the rows read before it are still imported
+            report.error(row=None, column=None, rule=e.rule, detail=e.detail)
+        except OSError as e:
+            report.error(row=None, column=None, rule="file", detail=str(e))
         writer.flush()
-    except Exception as e:  # noqa: BLE001 - reported; earlier batches stay committed
+    except SQLAlchemyError as e:  # reported; earlier batches stay committed
         report.error(row=None, column=None, rule="database", detail=str(e).splitlines()[0][:300])
+    finally:
+        writer.close()
     return report
 
 
@@ -202,15 +240,16 @@ def _execute(conn, q):
         return [dict(r) for r in c.execute(q).mappings()]
 
 
-def lookup_mapping(conn, result):
+def lookup_mapping(conn, result, *, master=True):
     """(nhsa_code, commodity_code) for a parsed scan (udi_codes.parse result),
     or None.  GS1 by GTIN (kind gtin, then di); MA / HIBC / AHM by di;
     cn-drug by the longest trace_prefix matching the 20-digit code.  Without a
-    mapping row, the product master's 医保编码 for the DI, if any."""
+    mapping row, the product master's 医保编码 for the DI, if any (unless
+    master=False: then mapping rows only)."""
     def rows(kinds, keys):
         return _execute(conn, select(mappings).where(mappings.c.kind.in_(kinds), mappings.c.key.in_(keys)))
 
-    return choose(result, rows, lambda di: lookup_product(conn, di))
+    return choose(result, rows, (lambda di: lookup_product(conn, di)) if master else (lambda di: None))
 
 
 def choose(result, rows, product):

@@ -163,15 +163,27 @@ def _csv_rows(path):
 
 def _xlsx_rows(path):
     import openpyxl  # only XLSX imports pay for it
-    from openpyxl.utils.exceptions import InvalidFileException
 
+    # A damaged workbook fails inside zipfile, zlib or the XML parser, with
+    # whatever exception each raises (BadZipFile, zlib.error, ParseError,
+    # IndexError …), on opening or only when a row is streamed: all of them
+    # mean the file cannot be read.
     try:
         # read_only streams rows; data_only gives formulas' cached values.
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, KeyError, ValueError, OSError) as e:
-        raise SheetError("encoding", "XLSX: %s" % e) from None
+    except Exception as e:  # noqa: BLE001 - see above
+        raise SheetError("encoding", "XLSX: %s: %s" % (type(e).__name__, e)) from None
     try:
-        for n, cells in enumerate(wb.worksheets[0].iter_rows(min_row=1, values_only=True), 1):
+        if not wb.worksheets:
+            raise SheetError("encoding", "XLSX: the workbook has no sheet")
+        rows = enumerate(wb.worksheets[0].iter_rows(min_row=1, values_only=True), 1)
+        while True:
+            try:
+                n, cells = next(rows)
+            except StopIteration:
+                return
+            except Exception as e:  # noqa: BLE001 - see above
+                raise SheetError("encoding", "XLSX: %s: %s" % (type(e).__name__, e)) from None
             row = [cell_text(c) for c in cells]
             if any(c is not None for c in row):
                 yield n, row

@@ -90,6 +90,7 @@ def job_detail(engine, jobs, job_id):
             .where(serials.c.job_id == job_id).order_by(serials.c.label_no, serials.c.id).limit(LABEL_ROWS)).mappings()]
     out = job_summary(job, counts)
     out.update(production_date=job["production_date"], expiry=job["expiry"], created_by=job["created_by"],
+               template_version=job.get("template_version"),
                created_at=job["created_at"], reconciliation=job["reconciliation"], labels=labels,
                labels_total=sum(counts.values()))
     return out

@@ -59,6 +59,81 @@ def seed(engine):
                                         di=GTIN, detail="第二次使用", created_at=now - 60, acknowledged=False))
 
 
+# A three-code mapping table as Excel on Chinese Windows saves it (GB18030), with one bad row.
+DEMO_MAPPING = ("追溯码前缀,GTIN,医保编码,商品码,名称\n8301234,,XA02BCA211A012010100154,SP001,阿莫西林胶囊 0.25g*24粒\n"
+                ",06901234567892,C0344051070500007551,SP100,一次性使用无菌注射器\n8309999,,XN01AX0900014305116,SP9,编码位数不对\n"
+                "8301235,,,,没有医保编码\n")
+
+
+def seed_packing(engine):
+    """Package levels of the demo product (盒 of 10, 箱 of 4 盒) and a pallet
+    of two cases packed by the print line (gateway.trace) -> a case's key."""
+    import udi_codes
+    from gateway.schema import products
+    from gateway.trace import Tracer, aggregation
+    from udi_codes.checkchars import gs1_mod10
+
+    box, case = (body + str(gs1_mod10(body)) for body in ("1690123456789", "2690123456789"))
+    sscc = "069012340000004201"[:17] + str(gs1_mod10("069012340000004201"[:17]))
+    with engine.begin() as c:
+        for di, level, inner, qty in ((box, "中盒", GTIN, 10), (case, "箱", box, 4)):
+            c.execute(insert(products).values(di=di, primary_di=GTIN, level=level, contains_di=inner, contains_qty=qty,
+                                              name="一次性使用无菌注射器", reg_no="国械注准20173151234", source="udid",
+                                              pi_lot=True, pi_serial=True, pi_mfg=False, pi_expiry=True, updated_at=time.time()))
+    tracer, today = Tracer(), time.strftime("%Y-%m-%d")
+
+    def pack(parent, children):
+        with engine.begin() as c:
+            batch = tracer.batch(c, today)
+            aggregation.pack(batch, udi_codes.parse(parent, "read", today),
+                             [udi_codes.parse(k, "read", today) for k in children], "line-1")
+            tracer.record(c, batch, {})
+
+    cases = []
+    for ci in range(2):
+        boxes = ["]d201%s21B%d%d" % (box, ci, bi) for bi in range(4)]
+        for bi, b in enumerate(boxes):
+            pack(b, ["]d201%s172810311020260A\x1d21S%d%d%02d" % (GTIN, ci, bi, u) for u in range(10)])
+        cases.append("]d201%s21C%d" % (case, ci))
+        pack(cases[-1], boxes)
+    pack("]C100%s02%s372" % (sscc, case), cases)
+    return "(01)%s(21)C0" % case
+
+
+def seed_handheld(engine, dev="hh0a1b2c3d4e5f"):
+    """The demo handheld's last heartbeat and commands as the firmware answers them: a mode
+    change done, an update refused with its reason, an update downloading (progress)."""
+    from sqlalchemy import update
+
+    from gateway.schema import commands, devices
+
+    now = time.time()
+    hb = {"v": 1, "fw": "1.4.2", "boot": 17, "up_s": 15320, "heap_free": 41000, "rssi": -58, "battery_mv": 3950,
+          "queue": 0, "reset_cause": "power_on", "boots": 17, "mode": "dispatch", "engine": "ok", "engine_errors": 0,
+          "mqtt": "connected"}
+    url = "http://192.168.1.10:8080/udi-edge-1.4.3.udiota"
+    with engine.begin() as c:
+        c.execute(update(devices).where(devices.c.dev == dev).values(heartbeat=hb))
+        for cid, cmd, args, ago, ok, detail in (
+                ("c0a1", "set_mode", {"mode": "dispatch"}, 600, True, "dispatch"),
+                ("c0a2", "ota", {"url": url, "size": 91234}, 300, False, "ota_not_newer: 1.4.2"),
+                ("c0a3", "ota", {"url": url, "size": 91234}, 5, None, {"done": 36864, "total": 91234})):
+            c.execute(insert(commands).values(id=cid, dev=dev, cmd=cmd, args=args, sent_at=now - ago, ok=ok, detail=detail,
+                                              done_at=now - ago + 2 if ok is not None else None))
+
+
+def seed_users(engine):
+    # People beside the demo admin: an operator locked out by wrong passwords, a disabled viewer.
+    from gateway.panel import users
+
+    for name, role in (("王工", "operator"), ("li.na", "operator"), ("qa-zhang", "viewer"), ("temp-01", "viewer")):
+        users.create_user(engine, name, PASSWORD, role, actor=ADMIN)
+    users.authenticate(engine, "王工", PASSWORD)
+    for _ in range(users.MAX_FAILURES):
+        users.authenticate(engine, "li.na", "not the password")
+    users.set_disabled(engine, "temp-01", True, actor=ADMIN)
+
+
 def seed_checks(engine, printer, job_id, workdir, since, grades):
     """Label checks for a finished job, as LineVerifier writes them: each printed label
     rendered by the virtual printer (a few with print defects) with a grade per label."""
@@ -172,6 +247,12 @@ def main(argv=None):
         page.click("form[data-action=start] button")
         page.wait_for_selector("#job-state.s-done", timeout=60000)
         page.wait_for_selector("#recon.ok")
+        page.goto(page.url.split("?")[0])  # the ended job: per-label void / reprint, the reconciliation with reprints
+        row = page.locator("#labels tbody tr").nth(3)
+        row.locator("summary").click()
+        row.locator("input[name=reason]").fill("标签污损")
+        row.locator("form.label-form button.primary").click()
+        page.wait_for_url("**msg=reprinted_new**")
         shot("job")
         job_id = int(page.url.rsplit("/", 1)[1].split("?")[0])
         seed_checks(_store.engine, _printer, job_id, tmp, 0,
@@ -185,18 +266,52 @@ def main(argv=None):
         page.wait_for_selector("#job-state.s-done", timeout=60000)
         seed_checks(_store.engine, _printer, int(page.url.rsplit("/", 1)[1].split("?")[0]), tmp, since,
                     [3.9, 3.8, 3.9, 3.7, 3.8])
-        for name, path in (("dashboard", "/panel"), ("handhelds", "/panel/handhelds"), ("scans", "/panel/scans"),
+        seed_handheld(_store.engine)
+        for name, path in (("dashboard", "/panel"), ("handhelds", "/panel/handhelds"),
+                           ("handheld", "/panel/handhelds/hh0a1b2c3d4e5f"), ("scans", "/panel/scans"),
                            ("scan", "/panel/scans/1"), ("jobs", "/panel/jobs"), ("alerts", "/panel/alerts"),
-                           ("quality", "/panel/quality"), ("printers", "/panel/printers"), ("audit", "/panel/audit")):
+                           ("quality", "/panel/quality"), ("printers", "/panel/printers"), ("templates", "/panel/templates"),
+                           ("template", "/panel/templates/udi-item-dm?dpi=203"), ("audit", "/panel/audit")):
             page.goto(base + path)
             if name == "dashboard":
                 page.wait_for_selector("#live.on")
             if name == "quality":
                 page.wait_for_function("() => [...document.querySelectorAll('img.thumb')].every(i => i.complete)")
+            if name == "template":  # the label drawn at 203 dpi, decoded back under it
+                page.wait_for_function("() => { const i = document.querySelector('#label');"
+                                       " return i && i.complete && i.naturalWidth > 0; }")
             if name == "printers":  # with the feedback of a test print
                 page.click("tr[data-printer=virtual] form button")
                 page.wait_for_selector(".notice.ok")
             shot(name)
+        # products, the check of a mapping file (dry run), a case in the aggregation browser
+        case = seed_packing(_store.engine)
+        page.goto(base + "/panel/products")
+        shot("products")
+        mapping_csv = os.path.join(tmp, "三码映射.csv")
+        with open(mapping_csv, "wb") as f:
+            f.write(DEMO_MAPPING.encode("gb18030"))
+        page.goto(base + "/panel/products/mappings")
+        page.set_input_files("#map-import input[type=file]", mapping_csv)
+        page.click("#map-import button.primary")
+        page.wait_for_url("**/panel/products/mappings/check/*")
+        shot("mapping-import")
+        page.goto(base + "/panel/products/aggregation?code=" + case)
+        shot("aggregation")
+        page.goto(base + "/panel/printers")  # network discovery finds the virtual printer
+        page.fill("#discover input[name=hosts]", "127.0.0.1-3")
+        page.fill("#discover input[name=port]", str(_printer.port))
+        page.click("#discover button")
+        page.wait_for_selector("#found")
+        page.locator("#found").scroll_into_view_if_needed()
+        shot("printers-discover")
+        seed_users(_store.engine)  # users: a locked one, a disabled one
+        page.goto(base + "/panel/users")
+        shot("users")
+        page.goto(base + "/panel/exports")
+        page.check("input[name=what][value=serials]")
+        page.fill("input[name=job]", "1")
+        shot("exports")
         page.goto(base + "/panel/lang/en?next=/panel")
         page.wait_for_selector("#live.on")
         shot("dashboard-en")

@@ -22,9 +22,11 @@ import time
 from sqlalchemy import insert, select, update
 
 from gateway.printing import status as S
+from gateway.printing import template_versions
 from gateway.printing import templates as T
 from gateway.printing.ledger import Ledger, audit
 from gateway.printing.transports import PrinterError, open_printer
+from gateway.store import storage_outage
 from gateway.schema import print_jobs, printers, products, serials
 from udi_codes.checkchars import gs1_mod10
 
@@ -124,10 +126,19 @@ def unique_values(ledger, job, unique, n, job_id, label_no):
 
 
 class PrintJobs:
-    """The gateway's print jobs; one runner thread per running job."""
+    """The gateway's print jobs; one runner thread per running job.
 
-    def __init__(self, engine, lookahead=4, poll_s=0.2, opener=open_printer, today=None):
+    In a site of several gateways (docs/deployment.md) each printer belongs
+    to the gateway that can reach it (printers.gateway): only that gateway
+    runs its jobs.  A job started, paused or cancelled on any gateway's panel
+    or API changes its state in the shared database; the owner picks it up
+    (pick_up, every second) and its runner follows the state as always.
+    gateway None: this gateway runs the printers nobody owns (one gateway
+    alone: all of them)."""
+
+    def __init__(self, engine, lookahead=4, poll_s=0.2, opener=open_printer, today=None, gateway=None):
         self.engine = engine
+        self.gateway = gateway
         self.ledger = Ledger(engine)
         self.lookahead = lookahead  # labels in the printer's buffer at most: it never waits, a fault strands few
         self.poll_s = poll_s
@@ -138,16 +149,39 @@ class PrintJobs:
 
     # --- printers ----------------------------------------------------------------------
 
-    def add_printer(self, name, uri, dpi, ips):
+    def add_printer(self, name, uri, dpi, ips, owner=None):
+        """Add or change a printer.  A new one is run by `owner`, else by this
+        gateway; a change keeps the printer's gateway unless `owner` is given."""
         if dpi not in (203, 300, 600):
             raise JobError([problem("dpi", "dpi", "dpi must be 203, 300 or 600, got %r" % (dpi,))])
         if not (isinstance(ips, (int, float)) and 1 <= ips <= 14):
             raise JobError([problem("ips", "speed", "rated speed must be 1-14 inches per second, got %r" % (ips,))])
         row = {"name": name, "uri": uri, "dpi": dpi, "ips": float(ips), "updated_at": time.time()}
+        if owner is not None:
+            row["gateway"] = owner
         with self.engine.begin() as c:
             if c.execute(update(printers).where(printers.c.name == name).values(**row)).rowcount == 0:
-                c.execute(insert(printers).values(**row))
+                c.execute(insert(printers).values(**dict({"gateway": self.gateway}, **row)))
         return row
+
+    def give_printer(self, name, gateway, actor=None):
+        """Give a printer to another gateway of the site (None: to nobody, run
+        by whichever gateway starts a job) -> the printer.  Not while one of
+        its jobs is running: two gateways would print it."""
+        with self.engine.begin() as c:
+            if c.execute(select(printers.c.name).where(printers.c.name == name)).first() is None:
+                raise LookupError("no printer named %s" % name)
+            busy = c.execute(select(print_jobs.c.id).where(print_jobs.c.printer == name,
+                                                            print_jobs.c.state.in_(("running", "cancelling")))).first()
+            if busy is not None:
+                raise JobError([problem("printer", "printer_busy", "job %d is running on %s: pause it (or let it end) first" % (busy[0], name))])
+            c.execute(update(printers).where(printers.c.name == name).values(gateway=gateway, updated_at=time.time()))
+            audit(c, None, None, "printer_given", actor, "%s to gateway %s" % (name, gateway or "(none)"))
+        return self.printer(name)
+
+    def runs_here(self, prn):
+        # Whether this gateway runs the printer's jobs.
+        return prn.get("gateway") in (None, self.gateway)
 
     def printer(self, name):
         with self.engine.connect() as c:
@@ -169,7 +203,7 @@ class PrintJobs:
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 1 <= quantity <= 1_000_000:
             problems.append(problem("quantity", "quantity", "quantity must be 1-1,000,000 labels"))
         try:
-            tpl = T.load(template)
+            tpl = template_versions.current(self.engine, template)  # the version this job records and prints
         except (T.TemplateError, OSError) as e:
             problems.append(problem("template", "unknown_template", str(e)))
             tpl = None
@@ -182,7 +216,7 @@ class PrintJobs:
                 problems.append(problem("verify", "verify_policy", str(e)))
         job = {"di": di, "template": template, "printer": printer, "quantity": quantity, "lot": lot,
                "production_date": production_date, "expiry": expiry, "fields": fields or {},
-               "verify": verify, "rejected": 0}
+               "verify": verify, "rejected": 0, "template_version": tpl.version if tpl is not None else None}
         if tpl is not None and prn is not None:
             problems += self._sample_problems(tpl, prn, job)
         if problems:
@@ -228,9 +262,26 @@ class PrintJobs:
 
     def start(self, job_id, actor=None):
         job = self._job(job_id, ("created", "paused", "held"))
-        self._set(job_id, state="running", reason=None)
+        prn = self.printer(job["printer"]) or {}
+        owner = None if self.runs_here(prn) else prn["gateway"]
+        if owner is not None:
+            from gateway import site
+
+            up, seen = site.alive(self.engine, owner)
+            if not up:
+                raise JobError([problem("printer", "printer_gateway_down", "printer %s is run by gateway %s, which is not running "
+                                        "(last seen %s): start that gateway, or give the printer to a running one" % (
+                                            job["printer"], owner, time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seen)) if seen else "never"))])
+        # From the state it had, in one statement: two panels pressing start
+        # at once start it once.
         with self.engine.begin() as c:
-            audit(c, job_id, None, "start" if job["state"] == "created" else "resume", actor, None)
+            if c.execute(update(print_jobs).where(print_jobs.c.id == job_id, print_jobs.c.state == job["state"])
+                         .values(state="running", reason=None, updated_at=time.time())).rowcount == 0:
+                raise JobError([problem("state", "job_state", "job %d changed meanwhile; look again" % job_id)])
+            audit(c, job_id, None, "start" if job["state"] == "created" else "resume", actor,
+                  "run by gateway %s" % owner if owner else None)
+        if owner is not None:
+            return self.get(job_id)  # its gateway picks it up (pick_up)
         runner = Runner(self, job_id)
         with self.lock:
             old = self.runners.get(job_id)
@@ -254,15 +305,41 @@ class PrintJobs:
         job = self._job(job_id, ("created", "running", "held", "paused"))
         with self.lock:
             runner = self.runners.get(job_id)
-        self._set(job_id, state="cancelling" if runner and runner.is_alive() else "cancelled",
+        here = runner is not None and runner.is_alive()
+        # a job running on another gateway: its runner ends it (cancels what waits in the printer)
+        elsewhere = job["state"] == "running" and not self.runs_here(self.printer(job["printer"]) or {})
+        self._set(job_id, state="cancelling" if here or elsewhere else "cancelled",
                   reason="cancelled by %s" % (actor or "operator"))
         with self.engine.begin() as c:
             audit(c, job_id, None, "cancel", actor, None)
-        if runner is None or not runner.is_alive():
-            self._void_unprinted(job_id, "job cancelled before these were printed", actor)
-        else:
+        if here:
             runner.wake()
+        elif not elsewhere:
+            self._void_unprinted(job_id, "job cancelled before these were printed", actor)
         return job
+
+    def pick_up(self):
+        """Run the jobs other gateways started (or cancelled) on this
+        gateway's printers -> their ids.  Called every second by the site
+        member (gateway.site)."""
+        if self.gateway is None:
+            return []
+        with self.engine.connect() as c:
+            ids = [r[0] for r in c.execute(select(print_jobs.c.id).join(printers, printers.c.name == print_jobs.c.printer).where(
+                printers.c.gateway == self.gateway, print_jobs.c.state.in_(("running", "cancelling"))))]
+        started = []
+        for job_id in ids:
+            with self.lock:
+                old = self.runners.get(job_id)
+                if old is not None and old.is_alive():
+                    continue
+                # read again: a runner of ours that just ended wrote its final state before it ended
+                if (self.get(job_id) or {}).get("state") not in ("running", "cancelling"):
+                    continue
+                runner = self.runners[job_id] = Runner(self, job_id)
+            runner.start()
+            started.append(job_id)
+        return started
 
     def wait(self, job_id, timeout=None):
         with self.lock:
@@ -274,9 +351,17 @@ class PrintJobs:
     def hold_all_after_restart(self):
         # A gateway that stopped mid-job: its jobs hold until an operator
         # resumes (the resume reconciles against the printer's counter).
+        # Only its own: the other gateways of the site run theirs.
         with self.engine.begin() as c:
-            c.execute(update(print_jobs).where(print_jobs.c.state.in_(("running", "cancelling")))
-                      .values(state="held", reason="the gateway restarted during the job", updated_at=time.time()))
+            rows = c.execute(select(print_jobs.c.id, print_jobs.c.gateway, printers.c.gateway)
+                             .join(printers, printers.c.name == print_jobs.c.printer, isouter=True)
+                             .where(print_jobs.c.state.in_(("running", "cancelling")))).all()
+            # the gateway that ran it; one not yet picked up, its printer's
+            mine = [i for i, ran_by, owner in rows
+                    if (ran_by == self.gateway if ran_by is not None else owner in (None, self.gateway))]
+            if mine:
+                c.execute(update(print_jobs).where(print_jobs.c.id.in_(mine))
+                          .values(state="held", reason="the gateway restarted during the job", updated_at=time.time()))
 
     def _job(self, job_id, states):
         job = self.get(job_id)
@@ -323,15 +408,50 @@ class Runner(threading.Thread):
             self._run()
         except _Stop:
             pass  # the job's state says why
-        except Exception as e:  # a bug or a lost database: the job stops, visibly
-            log.exception("print job %d failed", self.job_id)
-            self.jobs._set(self.job_id, state="held", reason="internal error: %r" % (e,))
+        except PrinterError as e:  # the printer went away during a status or counter query
+            self._hold("printer: %s" % e)
+        except Exception as e:
+            if not storage_outage(e):  # a bug: the job stops, visibly
+                log.exception("print job %d failed", self.job_id)
+                self._hold("internal error: %r" % (e,))
+                return
+            # The database went away mid-job (a restart): nothing more is
+            # sent; once it is back the job holds, and the operator's resume
+            # reconciles with the printer's counter.
+            log.warning("print job %d: the database is unavailable (%s); the job holds when it is back", self.job_id, e)
+            self._hold("the database was unavailable during the job: %s" % (str(e).strip().splitlines() or [""])[0][:200])
+
+    def _hold(self, reason):
+        # The job's counts are read from the database, not from this runner:
+        # they change only together with the ledger (one transaction), so a
+        # write that failed half-way cannot leave them apart.
+        delay = 0.5
+        while True:
+            try:
+                with self.jobs.engine.begin() as c:
+                    row = c.execute(select(print_jobs.c.counts).where(print_jobs.c.id == self.job_id)).first()
+                    counts = dict((row[0] if row else None) or {}, needs_reconcile=True)
+                    c.execute(update(print_jobs).where(print_jobs.c.id == self.job_id, print_jobs.c.state.in_(("running", "cancelling")))
+                              .values(state="held", reason=reason, counts=counts, updated_at=time.time()))
+                    audit(c, self.job_id, None, "hold", None, reason)
+                return
+            except Exception as e:
+                if not storage_outage(e):
+                    log.exception("print job %d could not be held", self.job_id)
+                    return
+                time.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+    def _save_counts(self, c, counts):
+        c.execute(update(print_jobs).where(print_jobs.c.id == self.job_id).values(counts=counts, updated_at=time.time()))
 
     def _run(self):
         jobs = self.jobs
         job = jobs.get(self.job_id)
+        if job["gateway"] != jobs.gateway:
+            jobs._set(self.job_id, gateway=jobs.gateway)  # who prints it, for the site's panel
         prn = jobs.printer(job["printer"])
-        tpl = T.load(job["template"])
+        tpl = template_versions.for_job(jobs.engine, job)  # the version the job was created with
         fields, unique = label_plan(jobs._product(job["di"]), job, tpl)
         counts = dict(job["counts"] or {})
         try:
@@ -404,29 +524,34 @@ class Runner(threading.Thread):
             allocated = unique_values(jobs.ledger, job, unique, n, self.job_id, counts["label_no"])
         else:
             allocated = [(None, None)] * n
-        for sid, value in allocated:
+        labels = []
+        for i, (sid, value) in enumerate(allocated):
             f = dict(fields, **{unique[0]: value}) if unique is not None else fields
             try:
-                zpl = tpl.render(f, prn["dpi"], jobs.today)
-                printer.send(zpl)
+                labels.append(tpl.render(f, prn["dpi"], jobs.today))
             except T.TemplateError as e:
-                if sid is not None:
-                    jobs.ledger.void(sid, "label could not be rendered: %s" % e)
-                jobs._set(self.job_id, state="failed", reason="label %d: %s" % (counts["label_no"], e), counts=counts)
+                for k, (other, _) in enumerate(allocated):  # none of these was sent
+                    if other is not None:
+                        jobs.ledger.void(other, "label could not be rendered: %s" % e if k == i else "the job failed before it was sent")
+                jobs._set(self.job_id, state="failed", reason="label %d: %s" % (counts["label_no"] + i, e), counts=counts)
                 raise _Stop()
+        # Marked sent *before* the bytes leave, with the job's counts in the
+        # same transaction: a label the printer may hold always has a record.
+        # One that never left (a crash, a printer gone, a database gone before
+        # the send) is found at the resume — the printer holds fewer than sent
+        # — and voided, never printed later.
+        after = dict(counts, sent=counts["sent"] + n, label_no=counts["label_no"] + n)
+        with jobs.engine.begin() as c:
+            jobs.ledger.mark([sid for sid, _ in allocated if sid is not None], "sent", c)
+            self._save_counts(c, after)
+        counts.update(after)
+        for zpl in labels:
+            try:
+                printer.send(zpl)
             except PrinterError as e:
-                if sid is not None:
-                    # never reached the printer for sure? It may have: keep it sent; the counter decides
-                    jobs.ledger.mark([sid], "sent")
-                counts["sent"] += 1
-                counts["label_no"] += 1
+                counts["needs_reconcile"] = True
                 jobs._set(self.job_id, state="held", reason="printer: %s" % e, counts=counts)
                 raise _Stop()
-            if sid is not None:
-                jobs.ledger.mark([sid], "sent")
-            counts["sent"] += 1
-            counts["label_no"] += 1
-        jobs._set(self.job_id, counts=counts)
 
     def _odometer(self, printer):
         # The printer's non-resettable label counter (SGD odometer.total_label_count).
@@ -439,21 +564,23 @@ class Runner(threading.Thread):
         if odo is None or counts.get("odometer_start") is None:
             return
         printed = odo - counts["odometer_start"]
-        with self.jobs.engine.begin() as c:
+        after = dict(counts, printed=printed, needs_reconcile=False)
+        with self.jobs.engine.begin() as c:  # the ledger and the job's counts together, or neither
             if printed > counts["printed"]:
                 ids = [r[0] for r in c.execute(select(serials.c.id).where(
                     serials.c.job_id == self.job_id, serials.c.state == "sent").order_by(serials.c.label_no).limit(printed - counts["printed"]))]
                 self.jobs.ledger.mark(ids, "printed", c)
-            counts["printed"] = printed
             if lost_ok and counts["sent"] > printed:
                 # sent, the printer's buffer is empty, not counted: never printed
                 lost = [r[0] for r in c.execute(select(serials.c.id).where(
                     serials.c.job_id == self.job_id, serials.c.state == "sent"))]
                 for sid in lost:
                     self.jobs.ledger.void(sid, "sent but not printed (the printer lost its buffer)", None, c)
-                counts["voided"] = counts.get("voided", 0) + (counts["sent"] - printed)
-                counts["sent"] = printed
-            counts["needs_reconcile"] = False
+                after["voided"] = counts.get("voided", 0) + (counts["sent"] - printed)
+                after["sent"] = printed
+            if after != counts:
+                self._save_counts(c, after)
+        counts.update(after)
 
     def _drain(self, printer, timeout=60.0):
         deadline = time.monotonic() + timeout

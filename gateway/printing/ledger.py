@@ -177,8 +177,12 @@ class Ledger:
     def _take_from_list(self, pool, lot, n, job_id, label_no):
         now = time.time()
         with self.engine.begin() as c:
+            # SKIP LOCKED (PostgreSQL; SQLite has one writer anyway): jobs on
+            # several gateways drawing from one list each take other rows
+            # instead of waiting for, then losing, the same ones
             ids = [r[0] for r in c.execute(select(serials.c.id, serials.c.serial).where(
-                serials.c.pool_id == pool["id"], serials.c.state == "available").order_by(serials.c.id).limit(n))]
+                serials.c.pool_id == pool["id"], serials.c.state == "available").order_by(serials.c.id).limit(n)
+                .with_for_update(skip_locked=True))]
             if len(ids) < n:
                 raise LedgerError("the serial list of DI %s has %d left, %d needed: import more" % (pool["di"], len(ids), n))
             out = []

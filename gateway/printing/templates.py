@@ -245,7 +245,8 @@ def _check_text(name, value, spec):
         # isprintable() is also False for spaces other than " " (U+3000 …),
         # which are fine on a label: only the real controls are refused.
         for i, c in enumerate(value):
-            if ord(c) in _FH and c not in "^~_":
+            # a lone surrogate (from JSON "\ud800") is no character at all: no UTF-8 for ^CI28
+            if (ord(c) in _FH and c not in "^~_") or "\ud800" <= c <= "\udfff":
                 return None, _problem(
                     name, "control_character", "character U+%04X at position %d cannot be printed" % (ord(c), i + 1)
                 )
@@ -448,6 +449,9 @@ class Template:
     def __init__(self, name, meta, zpl, path=None):
         self.name = name
         self.path = path
+        # The source as given: what a stored version keeps (template_versions).
+        self.meta = meta
+        self.zpl = zpl
         try:
             self._init(meta, zpl)
         except TemplateError as e:

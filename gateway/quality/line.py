@@ -135,11 +135,11 @@ class LineVerifier:
         # What the label should decode to: the template's encoded data for it.
         if serial_row is None:
             return None
-        from gateway.printing import templates as T
+        from gateway.printing import template_versions
         from gateway.printing.jobs import label_plan
 
         if job["id"] not in self.plans:  # the template and shared fields of a job do not change
-            tpl = T.load(job["template"])
+            tpl = template_versions.for_job(self.engine, job)  # the version the job prints
             self.plans[job["id"]] = (tpl,) + label_plan(self.jobs._product(job["di"]), job, tpl)
         tpl, fields, unique = self.plans[job["id"]]
         fields = dict(fields)

@@ -6,6 +6,7 @@ import os
 import subprocess
 import tempfile
 
+from gateway.mqtt_access import write_private
 from gateway.sim import vm
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -24,9 +25,10 @@ def device_ids(count, per_vm=50):
 
 
 def run(count=3, broker="127.0.0.1:1883", codes=None, per_device=20, rate=5.0, root=None, heap="64M", per_vm=50,
-        user=None, password=None, timeout_s=600, credentials=None):
+        user=None, password=None, timeout_s=600, credentials=None, config=None):
     # credentials: {device id: password} for per-device logins (the
     # gateway's embedded broker); else one user/password, or anonymous.
+    # config: the handhelds' config.json (default: the firmware's own), e.g. with TLS on.
     host, _, port = broker.rpartition(":")
     root = os.path.abspath(root or tempfile.mkdtemp(prefix="udi-handhelds-"))
     os.makedirs(root, exist_ok=True)
@@ -36,7 +38,7 @@ def run(count=3, broker="127.0.0.1:1883", codes=None, per_device=20, rate=5.0, r
         with open(codes_file, "w") as f:
             for c in generated_codes():
                 f.write(c.replace("\x1d", "<GS>") + "\n")
-    config = os.path.join(vm.bundle(), "config.json")
+    config = os.path.abspath(config) if config else os.path.join(vm.bundle(), "config.json")
     procs = []
     for start in range(0, count, per_vm):
         n = min(per_vm, count - start)
@@ -48,8 +50,7 @@ def run(count=3, broker="127.0.0.1:1883", codes=None, per_device=20, rate=5.0, r
             "credentials": {d: (credentials or {}).get(d) for d in device_ids(count, per_vm)[start:start + n]},
         }
         argf = os.path.join(root, "vm%d.json" % (start // per_vm))
-        with open(argf, "w") as f:
-            json.dump(args, f)
+        write_private(argf, json.dumps(args))  # the handhelds' passwords are in it
         procs.append(subprocess.Popen(
             vm.command(os.path.join(HERE, "mp", "handhelds.py"), heap) + [argf],
             env=vm.env((os.path.join(HERE, "mp"),)), cwd=root,

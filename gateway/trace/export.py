@@ -1,6 +1,10 @@
 """Export of traceability records: one row per good scan that moved stock
 (receive / dispatch / use), with its mapped codes, as CSV or JSON.
 
+The *_chunks writers stream any rows (these records, or the panel's other
+exports) piece by piece, so an export of a million rows never sits in
+memory whole; to_csv / to_json / to_nhsa are the same output in one string.
+
 FIELDS maps each exported column to the NHSA interface field it fills (the
 3505 商品销售 / 3502 库存变更 definitions, field names as used by NHSA
 integrations; see docs/traceability.md).  Fields a gateway cannot know (price,
@@ -49,7 +53,12 @@ def trace_code(raw, res):
     return raw[3:] if raw.startswith("]") and len(raw) > 3 else raw
 
 
-def records(conn, since=None, until=None, modes=("receive", "dispatch", "use"), location=None, limit=None):
+def cst_time(ts):
+    return None if ts is None else datetime.datetime.fromtimestamp(ts, CST).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def records(conn, since=None, until=None, modes=("receive", "dispatch", "use"), location=None, limit=None,
+            dev=None, di=None, lot=None):
     q = (select(scans, products.c.name.label("product_name"))
          .select_from(scans.outerjoin(products, products.c.di == scans.c.product))
          .where(scans.c.verdict == "good", scans.c.mode.in_(modes)).order_by(scans.c.id))
@@ -59,6 +68,9 @@ def records(conn, since=None, until=None, modes=("receive", "dispatch", "use"), 
         q = q.where(scans.c.received_at < until)
     if location is not None:
         q = q.where(scans.c.location == location)
+    for col, value in ((scans.c.dev, dev), (scans.c.di, di), (scans.c.lot, lot)):
+        if value is not None:
+            q = q.where(col == value)
     if limit is not None:
         q = q.limit(limit)
     for r in conn.execute(q).mappings():
@@ -66,7 +78,7 @@ def records(conn, since=None, until=None, modes=("receive", "dispatch", "use"), 
         pi = res.get("pi") or {}
         yield {
             "scan_id": r["id"],
-            "time": datetime.datetime.fromtimestamp(r["received_at"], CST).strftime("%Y-%m-%d %H:%M:%S"),
+            "time": cst_time(r["received_at"]),
             "mode": r["mode"], "location": r["location"], "operator": r["operator"], "device": r["dev"],
             "trace_code": trace_code(r["raw"], res),
             "scheme": r["scheme"], "di": r["di"], "product_name": r["product_name"],
@@ -76,27 +88,64 @@ def records(conn, since=None, until=None, modes=("receive", "dispatch", "use"), 
         }
 
 
+CHUNK_ROWS = 500  # rows per piece of a streamed export
+FORMULA_START = frozenset("=+-@\t\r")
+
+
+def defuse(values):
+    # Text cells that a spreadsheet would run as a formula (CSV injection)
+    # get a leading apostrophe, which Excel and WPS show as text.  Numbers
+    # stay numbers (a dispatch's qty of -1).
+    return ["'" + v if v.__class__ is str and v[:1] in FORMULA_START else v for v in values]
+
+
+def csv_chunks(rows, columns=COLUMNS, defused=False):
+    """The header, then the rows as CSV text, CHUNK_ROWS at a time (no BOM:
+    the caller adds one for UTF-8).  defused: neutralise formula cells, for
+    files people open in a spreadsheet."""
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(columns)
+    for n, r in enumerate(rows, 1):
+        values = [r.get(k) for k in columns]
+        w.writerow(defuse(values) if defused else values)
+        if n % CHUNK_ROWS == 0:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def json_chunks(rows):
+    """A JSON array, CHUNK_ROWS elements at a time."""
+    yield "["
+    part, first = [], True
+    for r in rows:
+        part.append(json.dumps(r, ensure_ascii=False, default=str))
+        if len(part) == CHUNK_ROWS:
+            yield ("" if first else ",") + ",".join(part)
+            part, first = [], False
+    if part:
+        yield ("" if first else ",") + ",".join(part)
+    yield "]"
+
+
+def nhsa_record(r):
+    # A record under NHSA's field names, one element per code in
+    # drugtracinfo as the newer interface definitions nest it.
+    rec = {nhsa: r.get(col) for col, nhsa, _ in FIELDS if nhsa and nhsa != "drug_trac_codg"}
+    rec["drugtracinfo"] = [{"drug_trac_codg": r["trace_code"]}]
+    return rec
+
+
 def to_csv(rows):
     # UTF-8 with BOM: Excel on Chinese Windows opens it with the right encoding.
-    out = io.StringIO()
-    out.write("\ufeff")
-    w = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow(r)
-    return out.getvalue()
+    return "\ufeff" + "".join(csv_chunks(rows))
 
 
 def to_json(rows):
-    return json.dumps(list(rows), ensure_ascii=False)
+    return "".join(json_chunks(rows))
 
 
 def to_nhsa(rows):
-    # The records under NHSA's field names, one element per code in
-    # drugtracinfo as the newer interface definitions nest it.
-    out = []
-    for r in rows:
-        rec = {nhsa: r.get(col) for col, nhsa, _ in FIELDS if nhsa and nhsa != "drug_trac_codg"}
-        rec["drugtracinfo"] = [{"drug_trac_codg": r["trace_code"]}]
-        out.append(rec)
-    return json.dumps(out, ensure_ascii=False)
+    return "".join(json_chunks(nhsa_record(r) for r in rows))

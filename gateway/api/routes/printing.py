@@ -14,7 +14,7 @@ from gateway.api.models import (
     LabelCheckOut, ListImportIn, ListImportOut, PoolIn, PoolOut, PreviewIn, PrinterStateOut, PrinterIn, PrinterOut, PrintJobIn, PrintJobOut, ReprintIn, SerialOut,
     TemplateOut, VoidIn,
 )
-from gateway.printing import render, templates
+from gateway.printing import render, template_versions, templates
 from gateway.printing import status as printer_status
 from gateway.printing.jobs import JobError, PrintJobs
 from gateway.printing.ledger import LedgerError
@@ -77,19 +77,20 @@ def printer_state(jobs: JobsDep, name: Name):
 
 def template_out(t):
     return {"name": t.name, "title": t.title, "symbology": t.symbology, "dpis": list(t.dpis),
-            "width_mm": t.width_mm, "height_mm": t.height_mm, "fields": t.fields}
+            "width_mm": t.width_mm, "height_mm": t.height_mm, "fields": t.fields, "version": t.version}
 
 
 @router.get("/templates", response_model=list[TemplateOut])
-def list_templates():
-    return [template_out(t) for t in templates.list_templates()]
+def list_templates(engine: EngineDep):
+    """Every template in the version new jobs use (changes saved in the panel included)."""
+    return [template_out(template_versions.current(engine, t.name)) for t in templates.list_templates()]
 
 
 @router.post("/templates/{name}/preview", responses={200: {"content": {"image/png": {}}}})
-def preview(name: Name, body: PreviewIn):
+def preview(engine: EngineDep, name: Name, body: PreviewIn):
     """The label as it would print, as PNG (refused with the field and rule when it would not print)."""
     try:
-        t = templates.load(name)
+        t = template_versions.current(engine, name)
     except (templates.TemplateError, OSError):
         raise not_found("no template named %s" % name)
     try:

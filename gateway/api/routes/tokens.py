@@ -1,5 +1,5 @@
-"""API tokens (admin only): list (never the token or its hash), create
-(the token is in the answer, once), revoke."""
+"""API tokens (tokens:admin): list (never the token or its hash), create
+(the token is in the answer, once; with a role or with scopes), revoke."""
 
 from typing import Annotated
 
@@ -19,9 +19,12 @@ def list_tokens(engine: EngineDep):
 
 @router.post("", response_model=TokenCreated, status_code=status.HTTP_201_CREATED,
              responses={409: {"description": "A token with this name exists (revoked ones keep their name)."}})
-def create_token(engine: EngineDep, body: TokenCreate):
+def create_token(engine: EngineDep, body: TokenCreate, who: auth.Admin):
+    """A token with a role, or with only some scopes (a machine that reads scans:
+    `{"name": "erp", "scopes": ["scans:read", "master:read"]}`)."""
+    auth.check_grant(who, body.role, body.scopes)
     try:
-        token = auth.create_token(engine, body.name, body.role)
+        token = auth.create_token(engine, body.name, body.role, body.scopes)
     except auth.TokenExists as e:
         raise HTTPException(status_code=409, detail=str(e))
     return dict(auth.token_info(engine, body.name), token=token)

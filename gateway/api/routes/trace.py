@@ -7,7 +7,7 @@ import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
 import udi_codes
@@ -107,11 +107,23 @@ def export_records(
     limit: Annotated[int, Query(ge=1, le=1_000_000)] = 100_000,
 ):
     """Traceability records (good scans that moved stock) as CSV (UTF-8 with
-    BOM, for Excel), JSON, or JSON under the NHSA field names (nhsa)."""
-    with engine.connect() as c:
-        rows = list(export.records(c, since, until, tuple(mode or ("receive", "dispatch", "use")), location, limit))
+    BOM, for Excel), JSON, or JSON under the NHSA field names (nhsa).
+    Streamed: rows are read and sent a piece at a time, so a large export
+    holds neither the rows nor the file in memory."""
+    modes = tuple(mode or ("receive", "dispatch", "use"))
+
+    def pieces():
+        with engine.connect() as c:
+            rows = export.records(c.execution_options(yield_per=1000), since, until, modes, location, limit)
+            if format == "csv":
+                yield "\ufeff"
+                yield from export.csv_chunks(rows)
+            elif format == "json":
+                yield from export.json_chunks(rows)
+            else:
+                yield from export.json_chunks(export.nhsa_record(r) for r in rows)
+
     if format == "csv":
-        return Response(export.to_csv(rows), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="traceability.csv"'})
-    body = export.to_json(rows) if format == "json" else export.to_nhsa(rows)
-    return Response(body, media_type="application/json")
+        return StreamingResponse(pieces(), media_type="text/csv; charset=utf-8",
+                                 headers={"Content-Disposition": 'attachment; filename="traceability.csv"'})
+    return StreamingResponse(pieces(), media_type="application/json")

@@ -15,16 +15,31 @@ from gateway.api.routes.printing import get_jobs
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+from gateway import site
+from gateway.panel import i18n
 from gateway.panel.core import EVENT_POLL_S, KEEPALIVE_S, Viewer, engine_of, page
 from gateway.panel.live import job_detail, snapshot
 
 router = APIRouter()
 
+# The site: every gateway sharing this database (gateway.site), on the dashboard.
+i18n.add({
+    "zh": {"site.title": "网关", "site.id": "网关", "site.up": "运行中", "site.down": "未运行", "site.host": "主机",
+           "site.scans": "已收扫码", "site.cpu": "CPU", "site.rss": "内存", "site.version": "版本",
+           "site.hint": "共用同一数据库的所有网关；每台每 5 秒报一次。打印机只由其所属网关运行。",
+           "site.owner": "由网关 {gw} 运行"},
+    "en": {"site.title": "Gateways", "site.id": "Gateway", "site.up": "running", "site.down": "not running", "site.host": "Host",
+           "site.scans": "Scans taken", "site.cpu": "CPU", "site.rss": "Memory", "site.version": "Version",
+           "site.hint": "Every gateway sharing this database; each reports every 5 s. A printer is run by its own gateway only.",
+           "site.owner": "run by gateway {gw}"},
+})
+
 # --- dashboard and live events ---------------------------------------------------------------
 
 @router.get("/panel", include_in_schema=False)
 def dashboard(request: Request, s=Viewer):
-    return page(request, "dashboard.html", s, snap=snapshot(engine_of(request)))
+    engine = engine_of(request)
+    return page(request, "dashboard.html", s, snap=snapshot(engine), gateways=site.members(engine))
 
 
 @router.get("/panel/events", include_in_schema=False)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from gateway import ratelimit
 from gateway.panel import i18n, users
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -25,6 +26,11 @@ from gateway.panel.core import (
 )
 
 router = APIRouter()
+
+i18n.add({
+    "zh": {"signin.slow": "此地址登录失败次数过多。请 {seconds} 秒后再试。"},
+    "en": {"signin.slow": "Too many failed sign-ins from this address. Try again in {seconds} seconds."},
+})
 
 # --- sign in / out, language ------------------------------------------------------------------
 
@@ -61,6 +67,15 @@ async def login(request: Request):
     if not pre or not hmac.compare_digest(pre.encode(), sent.encode()):
         return _login_page(request, 403, i18n.t(lang, "signin.csrf"), name)
     engine = engine_of(request)
+    # Per client address, besides the per-account lock-out: one address trying
+    # many accounts waits (gateway.ratelimit), before any password is checked.
+    limit = ratelimit.for_app(request.app, "signin_failures", ratelimit.SIGNIN_PER_MINUTE)
+    client = ratelimit.client_of(request)
+    wait = limit.retry_after(client)
+    if wait:
+        resp = _login_page(request, 429, i18n.t(lang, "signin.slow", seconds=wait), name)
+        resp.headers["retry-after"] = str(wait)
+        return resp
     result, info = await run_in_threadpool(users.authenticate, engine, name, password)
     if result == "ok":
         token, _ = users.new_session(engine, info["name"])
@@ -70,6 +85,9 @@ async def login(request: Request):
                         secure=request.url.scheme == "https", path="/")
         resp.delete_cookie(PRE_COOKIE, path="/panel/login")
         return resp
+    if result == "disabled":  # the right password: say so (users.authenticate audited it)
+        return _login_page(request, 403, i18n.t(lang, "signin.disabled"), name)
+    limit.failed(client)
     users.audit(engine, name or None, "signin_failed", "locked" if result == "locked" else "wrong name or password")
     if result == "locked":
         return _login_page(request, 423, i18n.t(lang, "signin.locked", minutes=max(1, (info + 59) // 60)), name)

@@ -48,6 +48,16 @@ class Recorder:
         self.last = v
 
 
+class SimBuzzer(Recorder):
+    # Records tones like the other parts, and the volume it was set to.
+    def __init__(self):
+        super().__init__()
+        self.volume = None
+
+    def set_volume(self, volume):
+        self.volume = volume
+
+
 class SimBattery:
     def millivolts(self):
         return 3900
@@ -68,7 +78,7 @@ class SimBoard:
     def __init__(self, device_id):
         self.uart = SimUART()
         self.trigger = None
-        self.buzzer = Recorder()
+        self.buzzer = SimBuzzer()
         self.led = Recorder()
         self.vibration = Recorder()
         self.battery = SimBattery()

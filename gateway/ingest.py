@@ -28,6 +28,7 @@ def today():
 
 
 INT_MAX = 2**31 - 1  # the Integer columns are 32-bit on PostgreSQL
+BIGINT_MAX = 2**63 - 1
 
 
 class BadScan(Exception):
@@ -524,7 +525,7 @@ def scan_row(dev, msg, res):
         # raw exactly as scanned stays in result; the column holds it as text can
         "dev": dev, "boot": msg["boot"], "seq": msg["seq"], "raw": _text(res["raw"], None),
         "mode": _text(str(msg.get("mode")), 16), "operator": _text(msg.get("op")), "location": _text(msg.get("loc")),
-        "device_ts": _int(msg.get("ts")), "up_ms": _int(msg.get("up_ms")),
+        "device_ts": _int(msg.get("ts"), BIGINT_MAX), "up_ms": _int(msg.get("up_ms"), BIGINT_MAX),
         "pre_verdict": _text(pre.get("verdict"), 8) if isinstance(pre, dict) else None,
         "scheme": res["scheme"], "valid": res["valid"], "verdict": "good" if res["valid"] else "bad",
         "codes": [e["code"] for e in res["errors"]] + [w["code"] for w in res["warnings"]],
@@ -540,10 +541,10 @@ def _text(v, length=64):
     return db_text(v, length)
 
 
-def _int(v):
-    # An integer field the 32-bit columns can hold, else None (not a number,
-    # or past 2**31 - 1: up_ms after 25 days of uptime).
-    return v if isinstance(v, int) and not isinstance(v, bool) and -INT_MAX <= v <= INT_MAX else None
+def _int(v, limit=INT_MAX):
+    # An integer field its column can hold, else None (not a number, or past
+    # the column's range: 32-bit columns, and 64-bit ones for the clocks).
+    return v if isinstance(v, int) and not isinstance(v, bool) and -limit <= v <= limit else None
 
 
 REJECT_ZH = {

@@ -3,7 +3,7 @@ SQLite and PostgreSQL; changes reach existing databases through the Alembic
 migrations in gateway/migrations/ (never through create_all)."""
 
 from sqlalchemy import (
-    JSON, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, false,
+    JSON, BigInteger, Boolean, Column, Float, ForeignKey, Index, Integer, MetaData, String, Table, Text, UniqueConstraint, false,
 )
 
 # Constraint names fixed so that migrations can refer to them on both databases.
@@ -57,8 +57,8 @@ scans = Table(
     Column("mode", String(16)),
     Column("operator", String(64)),
     Column("location", String(64)),
-    Column("device_ts", Integer),
-    Column("up_ms", Integer),
+    Column("device_ts", BigInteger),  # the device clock; 64-bit: a wrong clock must not break a batch
+    Column("up_ms", BigInteger),  # 32 bits end after 24.8 days of uptime
     Column("pre_verdict", String(8)),
     Column("scheme", String(24)),
     Column("valid", Boolean),

@@ -150,14 +150,17 @@ def test_boot_and_seq_beyond_the_columns_are_refused(rig):
     assert rig.stored(P.DEV, 1, 2**31 - 1)["verdict"] == "good"
 
 
-def test_long_uptime_and_odd_fields_are_stored_without_them(rig):
+def test_long_uptime_is_kept_and_odd_fields_are_stored_without_them(rig):
     # Found: up_ms past 2**31 (25 days of uptime), NUL in op/loc/mode and a
     # long pre.verdict broke the batch on PostgreSQL.
     P.check(rig, topic("scan"), scan(seq=5, up_ms=2**31 + 5, ts=2**40, op="a\x00b", loc="\x00", mode="use\x00",
                                      pre={"verdict": "x" * 40}))
     row = rig.stored(P.DEV, 1, 5)
-    assert row["up_ms"] is None and row["device_ts"] is None
+    assert row["up_ms"] == 2**31 + 5 and row["device_ts"] == 2**40  # 64-bit columns since migration 0009
     assert row["operator"] == "a\ufffdb" and row["location"] == "\ufffd" and row["pre_verdict"] == "x" * 8
+    P.check(rig, topic("scan"), scan(seq=6, up_ms=2**63, ts=-(2**64)))
+    row = rig.stored(P.DEV, 1, 6)
+    assert row["up_ms"] is None and row["device_ts"] is None  # past 64 bits: stored without them
 
 
 def test_nul_in_raw_is_judged_and_kept_in_the_result(rig):

@@ -34,6 +34,13 @@ def main():
     tmp = tempfile.mkdtemp(prefix="udi-bench-fw-")
     broker = EmbeddedBroker(tmp, 0).start()  # port 0: any free port
     port = broker.port
+    # The real gateway ingest answers the scans: a handheld keeps each scan in
+    # its outbox until the gateway's answer, so `undelivered` counts what no
+    # gateway answered in time.
+    from gateway.ingest import Ingest
+    from gateway.store import Store
+
+    ingest = Ingest(Store("sqlite:///" + os.path.join(tmp, "gw.sqlite")), "127.0.0.1", port).start()
     try:
         script = os.path.join(ROOT, "gateway", "sim", "mp", "bench_firmware.py")
         p = subprocess.run(
@@ -42,6 +49,7 @@ def main():
             capture_output=True, text=True, timeout=300,
         )
     finally:
+        ingest.stop()
         broker.stop()
     lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
     if p.returncode != 0 or not lines:

@@ -11,13 +11,16 @@ import protocol
 from clock import Clock, next_boot
 from feedback import Feedback
 from modes import Modes, is_parent
-from mqttc import MQTTClient
+from mqttc import MQTTClient, backoff_ms
 from outbox import Outbox, OutboxFull
-from timebase import ticks_ms
+from timebase import ticks_add, ticks_diff, ticks_ms
 
 FW_VERSION = "1.0.0"
 POLL_MS = 5
 DRAIN_INFLIGHT = 4
+ANSWER_WINDOW = 16  # scans sent and not yet answered, at most
+_BOOT = b'"boot":'
+_SEQ = b'"seq":'
 ANSWERS_KEPT = 32
 
 
@@ -79,6 +82,16 @@ class Handheld:
         self.engine_errors = 0
         self.loop_errors = 0  # exceptions the I/O and delivery loops survived
         self.drain_batch = DRAIN_INFLIGHT  # scans in flight at once
+        # A scan leaves the outbox when the gateway's answer for it arrives,
+        # not on the broker's PUBACK: a broker may PUBACK a scan that no
+        # gateway ever gets (docs/protocol.md, delivery guarantee).
+        self.answer_timeout_ms = _seconds(m.get("answer_timeout_s"), 10) * 1000
+        self.answer_timeout_max_ms = max(self.answer_timeout_ms, _seconds(m.get("answer_timeout_max_s"), 60) * 1000)
+        self.waiting = []  # [record id, boot, seq, answered] of the scans sent, oldest first
+        self.resends = 0  # unanswered rounds sent again since the last answer (backoff)
+        self._sent = 0  # the last record id sent in this round
+        self._round = -1  # mqtt.connects of this round: a new connection starts a new one
+        self._resend_at = None  # ticks_ms when unanswered scans go again; None: none unanswered
         self.running = False
 
     # -- scans ------------------------------------------------------------
@@ -157,6 +170,15 @@ class Handheld:
         self.answers += 1
         if self.answers == 1:
             self._healthy()
+        # "held": the gateway cannot store it yet and answers again once it has.
+        if msg.get("verdict") != "held":
+            boot, seq = msg.get("boot"), msg.get("seq")
+            for e in self.waiting:
+                if e[2] == seq and e[1] == boot and not e[3]:
+                    e[3] = True  # leaves the outbox with the answered ones before it (_settle)
+                    self.resends = 0
+                    self._resend_at = ticks_add(ticks_ms(), self.answer_timeout_ms)
+                    break
         if msg.get("boot") != self.boot:
             return
         pre = self.pre.pop(msg.get("seq"), None)
@@ -182,33 +204,78 @@ class Handheld:
             pass
 
     async def _drain(self):
-        # Deliver the outbox in order, a few in flight; ack on PUBACK.
+        # Deliver the outbox in order, a few in flight at once (PUBACK paces
+        # them); a scan leaves the outbox when its answer arrives.
         while self.running:
-            if not self.mqtt.is_connected() or not self.outbox.depth():
-                await asyncio.sleep(0.02)
-                continue
             try:
-                await self._deliver()
-                self.drain_batch = DRAIN_INFLIGHT
+                self._settle()
+                if self.mqtt.is_connected() and self.outbox.depth() and await self._deliver():
+                    self.drain_batch = DRAIN_INFLIGHT
+                    continue
             except Exception:  # e.g. MemoryError on a full heap: the records stay, try again
                 self.loop_errors += 1
                 self.drain_batch = 1  # one record at a time needs the least heap
                 gc.collect()
                 await asyncio.sleep(0.5)
+                continue
+            await asyncio.sleep(0.02)
+
+    def _settle(self):
+        # Answered scans at the head of the window leave the outbox (one
+        # marker write for all of them); an answered scan behind an
+        # unanswered one waits for it, the marker being "acked up to".
+        w = self.waiting
+        upto = 0
+        while w and w[0][3]:
+            upto = w.pop(0)[0]
+        if upto:
+            self.outbox.ack(upto)
+            if not w:
+                self._resend_at = None
 
     async def _deliver(self):
-        batch = list(self.outbox.pending(self.drain_batch))
+        # -> True when it sent (or passed over) a record.  A new connection
+        # or the answer timeout starts a new round: every unanswered scan
+        # goes again, oldest first, before the new ones.
+        now = ticks_ms()
+        if self._round != self.mqtt.connects:
+            self._round = self.mqtt.connects
+            self._sent = 0
+        elif self._resend_at is not None and ticks_diff(now, self._resend_at) >= 0:
+            self.resends += 1
+            self._sent = 0
+            self._resend_at = None
+        after = self._sent
+        w = self.waiting
+        if len(w) >= ANSWER_WINDOW and after >= w[-1][0]:
+            return False  # the window is full and sent: wait for answers
+        batch = self.outbox.pending(self.drain_batch, after)
         deliveries = []
         for rid, data in batch:
-            deliveries.append((rid, await self.mqtt.publish_start(self.topics["scan"], data, 1)))
+            e = self._entry(rid)
+            if e is None:
+                if len(w) >= ANSWER_WINDOW:
+                    break
+                e = [rid, _number(data, _BOOT), _number(data, _SEQ), False]
+                w.append(e)
+            self._sent = rid
+            if not e[3]:
+                deliveries.append((e, await self.mqtt.publish_start(self.topics["scan"], data, 1)))
         del batch  # the payloads are in the packets now
-        upto = None
-        for rid, d in deliveries:
+        if deliveries and self._resend_at is None:
+            self._resend_at = ticks_add(now, backoff_ms(self.answer_timeout_ms, self.answer_timeout_max_ms, self.resends))
+        for e, d in deliveries:
             if not await d.wait():
-                break
-            upto = rid
-        if upto is not None:
-            self.outbox.ack(upto)
+                break  # connection lost: the next connection sends it again
+            if e[1] is None or e[2] is None:
+                e[3] = True  # no identity to answer to (never written so by us): the PUBACK is all it gets
+        return self._sent != after
+
+    def _entry(self, rid):
+        for e in self.waiting:
+            if e[0] == rid:
+                return e
+        return None
 
     # -- health -------------------------------------------------------------
 
@@ -283,6 +350,30 @@ class Handheld:
 
     def stop(self):
         self.running = False
+
+
+def _number(data, key):
+    # The whole number after key (b'"seq":') in a scan's JSON, read in place
+    # (no copy of the payload).  A quoted key and its colon cannot occur
+    # inside a JSON string (its quotes are escaped there): the first match is
+    # the field.
+    i = data.find(key)
+    if i < 0:
+        return None
+    i += len(key)
+    n = len(data)
+    while i < n and data[i] == 32:
+        i += 1
+    v = None
+    while i < n and 48 <= data[i] <= 57:
+        v = (v or 0) * 10 + data[i] - 48
+        i += 1
+    return v
+
+
+def _seconds(v, default):
+    # A whole number of seconds >= 1 from the settings, else the default.
+    return v if isinstance(v, int) and not isinstance(v, bool) and v >= 1 else default
 
 
 def _volume(s):

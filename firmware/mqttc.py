@@ -155,6 +155,20 @@ def _rand16():
         return (ticks_ms() * 7919) & 0xFFFF  # type: ignore[operator]  # a tick value as a seed, not as time
 
 
+def backoff_ms(base, cap, failures):
+    """Capped exponential backoff with jitter: base doubled per failure up to
+    cap, then a random point in its upper half (devices that lost the same
+    broker do not all come back in the same millisecond)."""
+    n = failures
+    while n > 0 and base < cap:
+        base *= 2
+        n -= 1
+    if base > cap:
+        base = cap
+    half = base // 2
+    return half + (half * _rand16()) // 65536
+
+
 class Delivery:
     """One publish.  state: inflight -> acked | failed (QoS 0: sent | failed)."""
 
@@ -509,16 +523,7 @@ class MQTTClient:
             self._set_state(STOPPED)
 
     def _backoff_ms(self, failures):
-        base = int(self.backoff_min_s * 1000)
-        cap = int(self.backoff_max_s * 1000)
-        n = failures
-        while n > 0 and base < cap:
-            base *= 2
-            n -= 1
-        if base > cap:
-            base = cap
-        half = base // 2
-        return half + (half * _rand16()) // 65536
+        return backoff_ms(int(self.backoff_min_s * 1000), int(self.backoff_max_s * 1000), failures)
 
     async def _pause(self, ms):
         self._wake.clear()

@@ -146,10 +146,11 @@ class Outbox:
         self._next = rid + 1
         return rid
 
-    def pending(self, limit=16):
-        """Up to ``limit`` unacked records, oldest first, as a list of
-        (id, bytes).  Never returns a record whose CRC does not match."""
-        return self._pending(limit, True)
+    def pending(self, limit=16, after=0):
+        """Up to ``limit`` unacked records with ids above ``after``, oldest
+        first, as a list of (id, bytes).  Never returns a record whose CRC
+        does not match."""
+        return self._pending(limit, True, after)
 
     def ack(self, upto_id):
         """Mark every record with id <= upto_id delivered (persisted before
@@ -483,12 +484,12 @@ class Outbox:
 
     # -- reading -------------------------------------------------------------
 
-    def _pending(self, limit, retry):
+    def _pending(self, limit, retry, after=0):
         out = []
-        if limit <= 0 or self._next - 1 <= self._acked:
+        floor = after if after > self._acked else self._acked
+        if limit <= 0 or self._next - 1 <= floor:
             return out
         segs = self._segs
-        floor = self._acked
         start = 0
         pos = 0
         h = self._hint
@@ -535,5 +536,5 @@ class Outbox:
             # corruption that appeared after open: rescan so that depth,
             # counters and bad-region list are right, then read again
             self._recover()
-            return self._pending(limit, False)
+            return self._pending(limit, False, after)
         return out

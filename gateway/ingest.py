@@ -5,6 +5,7 @@ recorded in `rejects` with the reason (and answered when the scan's identity
 is readable)."""
 
 import base64
+import functools
 import logging
 import queue
 import sys
@@ -102,9 +103,10 @@ class Ingest:
         self._stopping = threading.Event()
         self.lock = threading.Lock()
         # A persistent session: while the gateway is down (restart, crash) the
-        # broker keeps every QoS 1 scan for it.  A handheld drops a scan from its
-        # outbox once the *broker* acknowledged it, so a clean session would
-        # lose every scan sent while the gateway was away.  Each gateway of a
+        # broker keeps every QoS 1 scan for it, and answers come as soon as it
+        # is back (a handheld keeps each scan until the gateway's answer and
+        # sends it again after a while; a clean session would make every
+        # handheld resend everything sent while the gateway was away).  Each gateway of a
         # site has its own client id (one id would have them throw each other
         # off the broker) and its own session.
         self.client = self._client(self.client_id, clean=False)
@@ -402,7 +404,7 @@ class Ingest:
             try:
                 msg, raw = read_scan(dev, payload, self.max_payload)
             except BadScan as e:
-                self._durably(lambda: self._reject(topic, dev, e.reason, e.detail, payload))
+                self._durably(functools.partial(self._reject, topic, dev, e.reason, e.detail, payload))
                 if e.identity is not None:  # the handheld can tell which scan: it hears why
                     self.answer(dev, *e.identity, "bad", [e.reason], reject_message(e))
                 continue

@@ -196,23 +196,27 @@ def test_the_delivery_loop_survives_a_full_heap(handheld, monkeypatch):
         async def wait(self):
             return True
 
-    class Broker:  # the MQTT client as _drain uses it: connected, every publish acknowledged
+    class Broker:  # the MQTT client as _drain uses it: connected, every publish acknowledged and answered
+        connects = 1
+
         def is_connected(self):
             return True
 
         async def publish_start(self, topic, data, qos):
             published.append((topic, data))
+            scan = json.loads(data)
+            h._on_answer({"v": 1, "boot": scan["boot"], "seq": scan["seq"], "verdict": "good"})
             return Acked()
 
     h.mqtt = Broker()
     pending = h.outbox.pending
     calls = []
 
-    def heap_full_once(limit):
+    def heap_full_once(limit, after=0):
         calls.append(limit)
         if len(calls) == 1:
             raise MemoryError("memory allocation failed")
-        return pending(limit)
+        return pending(limit, after)
 
     monkeypatch.setattr(h.outbox, "pending", heap_full_once)
 
@@ -229,3 +233,115 @@ def test_the_delivery_loop_survives_a_full_heap(handheld, monkeypatch):
     asyncio.run(run())
     assert h.loop_errors == 1 and len(calls) >= 2
     assert h.outbox.depth() == 0 and [t for t, _ in published] == [h.topics["scan"]]
+
+
+class Broker:
+    """The MQTT client as the delivery loop uses it: connected, every publish
+    PUBACKed at once, nobody answering (a broker whose shared subscription
+    is gone after a restart)."""
+
+    def __init__(self):
+        self.connects = 1
+        self.published = []
+
+    def is_connected(self):
+        return True
+
+    async def publish_start(self, topic, data, qos):
+        self.published.append(json.loads(data)["seq"])
+        return PubAcked()
+
+
+class PubAcked:
+    async def wait(self):
+        return True
+
+
+def deliver_all(h):
+    # one delivery pass: rounds until nothing more goes out now
+    import asyncio
+
+    async def run():
+        while await h._deliver():
+            pass
+        h._settle()
+
+    asyncio.run(run())
+
+
+def answer(h, seq, verdict="good", boot=None):
+    h._on_answer({"v": 1, "boot": h.boot if boot is None else boot, "seq": seq, "verdict": verdict, "codes": []})
+    h._settle()
+
+
+def test_a_scan_the_broker_acknowledged_stays_until_its_answer_and_goes_again(handheld):
+    from outbox import Outbox
+
+    h = handheld
+    h.mqtt = b = Broker()
+    for n in range(3):
+        h.handle_scan(SCAN + str(n).encode(), 10000 * n)
+    deliver_all(h)
+    assert b.published == [1, 2, 3] and h.outbox.depth() == 3  # PUBACKed, unanswered: kept
+    deliver_all(h)
+    assert b.published == [1, 2, 3]  # not again before the answer timeout
+    h._resend_at = app_ticks() - 1  # the answer timeout has passed
+    deliver_all(h)
+    assert b.published == [1, 2, 3, 1, 2, 3] and h.resends == 1  # all again, in order
+    answer(h, 2)
+    answer(h, 1, "held")  # the gateway has it but cannot store it yet: not an answer that frees it
+    assert h.outbox.depth() == 3  # 2 is answered, 1 is not: the marker is "acked up to"
+    answer(h, 1)
+    assert h.outbox.depth() == 1 and h.resends == 0
+    h._resend_at = app_ticks() - 1
+    deliver_all(h)
+    assert b.published[6:] == [3]  # answered ones do not go again
+    b.connects += 1  # a new connection: the unanswered go again at once
+    deliver_all(h)
+    assert b.published[7:] == [3]
+    h.outbox.close()
+    assert Outbox(h.outbox.path, 1024, 4096).depth() == 1  # what survives a power cut now: scan 3
+    answer(h, 3)
+    assert h.outbox.depth() == 0 and h._resend_at is None and h.waiting == []
+
+
+def test_scans_of_an_earlier_boot_leave_when_their_answers_arrive(tmp_path):
+    import app
+    from simboard import SimBoard
+
+    s = base_settings()
+    s["engine"]["kind"] = "line"
+    first = app.Handheld(s, SimBoard("hhboot"), str(tmp_path), "hhboot")
+    first.handle_scan(SCAN, 100)
+    first.handle_scan(b'raw with "seq": 99, "boot": 7', 5000)  # a key image in the scan data is escaped in JSON
+    first.outbox.close()
+    h = app.Handheld(s, SimBoard("hhboot"), str(tmp_path), "hhboot")  # rebooted: boot + 1
+    h.mqtt = b = Broker()
+    deliver_all(h)
+    assert b.published == [1, 2] and h.outbox.depth() == 2
+    answer(h, 2, boot=h.boot)  # this boot's seq 2 is another scan
+    answer(h, 1, boot=first.boot)
+    assert h.outbox.depth() == 1
+    answer(h, 2, boot=first.boot)
+    assert h.outbox.depth() == 0
+    h.outbox.close()
+
+
+def test_the_window_of_unanswered_scans_is_bounded(handheld):
+    import app
+
+    h = handheld
+    h.mqtt = b = Broker()
+    for n in range(app.ANSWER_WINDOW + 3):
+        h.handle_scan(b"]d221SN%04d" % n, 10000 * n)
+    deliver_all(h)
+    assert b.published == list(range(1, app.ANSWER_WINDOW + 1))  # the rest wait for answers
+    answer(h, 1)
+    deliver_all(h)
+    assert b.published[-1] == app.ANSWER_WINDOW + 1 and len(h.waiting) == app.ANSWER_WINDOW
+
+
+def app_ticks():
+    from timebase import ticks_ms
+
+    return ticks_ms()

@@ -3,18 +3,28 @@ firmware send scans and print jobs run; then check the records, not the logs.
 
     .venv/bin/python bench/faults.py [--short] [--runs 3] [--seed 1] [--only broker,links,...]
 
-Scenarios (each run does every one; `--only` picks some):
+Scenarios of the full form (each run does every one; `--only` picks some):
 
-- gateway_kill: the gateway dies (SIGKILL) during ingest and comes back;
-- broker:       the broker is killed (kill -9) and started again on the same
-                port with its persistence, and stalled (SIGSTOP, SIGCONT);
-- links:        every handheld's link is cut (fault proxy) while they go on
-                scanning, hundreds of scans queue in their outboxes;
-- printer:      a print job meets a printer disconnect, head open and paper
-                out, and gateway SIGKILLs, also while the head is open;
-- postgres:     PostgreSQL is restarted (pg_ctl stop -m immediate, start)
-                while scans are stored and a print job runs;
-- disk_full:    SQLite's filesystem fills up during ingest and is freed.
+- gateway_kill:   the gateway dies (SIGKILL) during ingest and comes back;
+- broker:         the broker is killed (kill -9) and started again on the
+                  same port with its persistence, and stalled (SIGSTOP) for
+                  longer than the keepalives, then continued;
+- links:          every handheld's link is cut (fault proxy) for minutes
+                  while they go on scanning: hundreds of scans queue in
+                  each outbox;
+- printer:        a print job meets a printer disconnect, head open and
+                  paper out, and gateway SIGKILLs, also while the head is
+                  open;
+- postgres:       PostgreSQL is restarted (pg_ctl stop -m immediate, start)
+                  while scans are stored and a print job runs;
+- disk_full:      SQLite's filesystem fills up during ingest and is freed;
+- broker_unsaved: a known limit, measured and not counted: the broker
+                  killed before it ever saved the gateway's session.
+
+The short form (`--short`, the same as tests/test_faults.py) runs the
+ingest faults together in one run (`ingest`: a gateway kill, a broker
+restart, a 4 s stall, a 4 s link cut) and printer, postgres and disk_full
+small.
 
 The records must show, after every scenario:
 - every scan each handheld generated stored exactly once (lost = generated

@@ -69,8 +69,10 @@ class EmbeddedBroker:
             # set_tcp_nodelay: small PUBACKs must not wait for Nagle (firmware.md, mqttc tests)
             # persistence: sessions and queued QoS 1 messages (scans for a gateway
             # that is restarting, retained configs) survive a broker restart
+            # max_inflight_messages: the gateway acknowledges a scan only once it is
+            # stored, so up to this many wait for their batch (mosquitto's default 20 starves it)
             f.write("listener %d %s\npersistence true\npersistence_location %s/\nautosave_interval 10\n"
-                    "max_queued_messages 100000\nset_tcp_nodelay true\n" % (self.port, self.host, self.dir))
+                    "max_queued_messages 100000\nmax_inflight_messages 100\nset_tcp_nodelay true\n" % (self.port, self.host, self.dir))
             # as root, mosquitto would switch to user "mosquitto", which cannot read our 0600 files
             f.write("user %s\n" % getpass.getuser())
             if self.access is None:

@@ -179,10 +179,10 @@ class Handheld:
                     self.resends = 0
                     self._resend_at = ticks_add(ticks_ms(), self.answer_timeout_ms)
                     break
-        if msg.get("boot") != self.boot:
-            return
-        pre = self.pre.pop(msg.get("seq"), None)
         final = msg.get("verdict")
+        if msg.get("boot") != self.boot or final == "held":
+            return  # a held scan's final answer comes later: compare the pre-check with that one
+        pre = self.pre.pop(msg.get("seq"), None)
         if pre is not None and final != pre and final in ("good", "bad", "duplicate"):
             self.feedback.play("gateway_good" if final == "good" else "gateway_bad", ticks_ms())
 

@@ -158,6 +158,13 @@ def test_answer_that_differs_gives_a_second_signal(handheld):
     before = list(h.feedback.played)
     h._on_answer({"v": 1, "boot": h.boot + 1, "seq": 2, "verdict": "bad"})  # another boot's scan
     assert h.feedback.played == before
+    # "held" (the gateway could not store it yet) is not the final verdict: the
+    # comparison waits for the answer that comes once it is stored.
+    h.handle_scan(SCAN.replace(b"SN0001", b"SN0002"), 9000)
+    h._on_answer({"v": 1, "boot": h.boot, "seq": 3, "verdict": "held"})
+    assert h.feedback.played[-1] != "gateway_bad"
+    h._on_answer({"v": 1, "boot": h.boot, "seq": 3, "verdict": "bad", "codes": ["used_twice"]})
+    assert h.feedback.played[-1] == "gateway_bad"
 
 
 def test_the_volume_from_config_json_and_from_a_push_reach_the_buzzer(handheld):

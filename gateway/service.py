@@ -79,6 +79,7 @@ class Gateway:
         app = create_app(self.store, self.registry, tracer=self.tracer, print_jobs=self.print_jobs)
         mount_panel(app)  # the web panel on the same server: / and /panel
         app.state.upload_dir = os.path.join(cfg["data_dir"], "uploads")  # mapping files between check and import
+        app.state.ingest = self.ingest  # /api/health reports a storage outage (disk full, database down)
         self.api = ApiServer(app, cfg["api"]["host"], cfg["api"]["port"], cfg["api"]).start()
         self.admin_token_file = first_admin_token(self.store.engine, cfg["data_dir"])
         self.admin_password_file = first_panel_admin(self.store.engine, cfg["data_dir"])

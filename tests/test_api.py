@@ -87,6 +87,22 @@ def test_health_needs_no_token(api):
     assert r.status_code == 200 and r.json() == {"status": "ok", "database": "ok"}
 
 
+def test_health_says_when_scans_cannot_be_stored(api):
+    # A full disk: the database still answers SELECT 1 but the ingest's
+    # batches fail; it records the outage (tests/test_faults.py makes a real one).
+    from gateway.ingest import Ingest
+
+    ingest = Ingest(api.store, "127.0.0.1", 1)  # never started: only its outage state is read
+    api.app_.state.ingest = ingest
+    assert api.get("/api/health").status_code == 200
+    ingest.outage = {"since": 1795392000.0, "error": "database or disk is full", "alert": None}
+    r = api.get("/api/health")
+    assert r.status_code == 503 and "scans cannot be stored since" in r.json()["detail"]
+    assert "database or disk is full" in r.json()["detail"]
+    ingest.outage = None  # stored again
+    assert api.get("/api/health").status_code == 200
+
+
 def _route_urls(api):
     # From the OpenAPI document: it lists every route (a test below checks).
     import re

@@ -18,8 +18,9 @@ Scenarios of the full form (each run does every one; `--only` picks some):
 - postgres:       PostgreSQL is restarted (pg_ctl stop -m immediate, start)
                   while scans are stored and a print job runs;
 - disk_full:      SQLite's filesystem fills up during ingest and is freed;
-- broker_unsaved: a known limit, measured and not counted: the broker
-                  killed before it ever saved the gateway's session.
+- broker_unsaved: the broker killed before it ever saved the gateway's
+                  session (a limit when handhelds dropped scans at PUBACK;
+                  measured, not counted in the totals).
 
 The short form (`--short`, the same as tests/test_faults.py) runs the
 ingest faults together in one run (`ingest`: a gateway kill, a broker

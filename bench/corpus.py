@@ -65,9 +65,13 @@ def broken(rng, scan):
     return scan + "\x1d9912" + "".join(rng.choice("ab ") for _ in range(3))  # space not in CSET 82
 
 
-def make(n, seed=20261122):
+def make(n, seed=20261122, stream=0, products=400):
+    # seed: the site (products, lots, dates); stream: which items of it are
+    # scanned (another stream = the same site's other items, new serials).
     rng = random.Random(seed)
-    site = Site(rng)
+    site = Site(rng, products)
+    if stream:
+        rng = random.Random("%d/%d" % (seed, stream))
     out = []
     for _ in range(n):
         r = rng.random()

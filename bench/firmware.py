@@ -58,6 +58,12 @@ def main():
         print(json.dumps(result))
         return 1
     r = json.loads(lines[-1])
+    # micropython.qstr_info() after boot: "qstr pool: n_pool=…, n_qstr=…, n_str_data_bytes=…, n_total_bytes=…"
+    for line in p.stdout.splitlines():
+        if line.startswith("qstr pool:"):
+            fields = dict(f.strip().split("=") for f in line[len("qstr pool:"):].split(","))
+            r["boot_qstr_names"] = int(fields["n_qstr"])
+            r["boot_qstr_bytes"] = int(fields["n_total_bytes"])
     for k, target in TARGETS.items():
         if r[k] is None:
             good = False

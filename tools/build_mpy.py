@@ -11,8 +11,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENGINE = os.path.join(ROOT, "udi_codes")
-# Gateway-only: data titles and the zh/en message catalogue.
-GATEWAY_ONLY = ("gs1_ai_titles.py", "messages.py")
+# Gateway-only: data titles, the zh/en message catalogue and the whole-result caches.
+GATEWAY_ONLY = ("gs1_ai_titles.py", "messages.py", "gs1_items.py", "repeats.py")
 
 
 def mpy_cross():

@@ -26,6 +26,12 @@ def parse(raw, profile="read", today=None, rules=None, lean=False):
     # Digital Link or warnings for GS1).
     if not isinstance(today, str) or not today:
         today = dates.today_iso()
+    if _items is not None and rules is None and not lean and type(raw) is str:
+        res = _items.result(raw, profile, today)
+        if res is None:
+            res = _repeats.result(raw, profile, today)
+        if res is not None:
+            return res
     year = _years.get(today)
     if year is None:
         year = _year(today)
@@ -48,10 +54,21 @@ def parse(raw, profile="read", today=None, rules=None, lean=False):
     if exp and today and exp[:10] < today:
         R.warning(res, "expired", "expired on %s (reference date %s)" % (exp[:10], today), "expiry")
     res["valid"] = not res["errors"]
+    if _items is not None and rules is None and not lean and res["raw"] is raw:
+        _repeats.learn(raw, res, profile, today)
+        if res["scheme"] == "gs1":
+            _items.learn(raw, res, profile, today)
     return res
 
 
 _years = {}
+# Whole results remembered, on a gateway only: the same code read again
+# (repeats) and the next item of a lot, a serial apart (gs1_items).
+_items = None
+_repeats = None
+if gs1._VERDICTS_MAX > 100:
+    from . import gs1_items as _items  # type: ignore[assignment]
+    from . import repeats as _repeats  # type: ignore[assignment]
 
 
 def _year(today):

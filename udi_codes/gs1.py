@@ -176,7 +176,8 @@ def _parse_from(data, res, pos, pairs, cut):
             return None
         if pos < n and data[pos] == GS:
             pos += 1  # superfluous separators after fixed-length AIs are tolerated
-        if pos == cut and (cut < n or ai not in UNIQUE_AIS):
+        # A stem that ends in a serial is one item's own: never seen again.
+        if pos == cut and ai not in UNIQUE_AIS:
             if len(_stems) >= _FRAMES_MAX:
                 _stems.clear()
             _stems[data[:cut]] = (tuple(pairs), _as_tuples(errors[e0:]))
@@ -517,9 +518,10 @@ def clear_caches():
         cache.clear()
     import sys
 
-    t = sys.modules.get("udi_codes.gs1_text")
-    if t is not None:
-        t.clear_caches()
+    for name in ("udi_codes.gs1_text", "udi_codes.gs1_items", "udi_codes.repeats"):
+        t = sys.modules.get(name)
+        if t is not None:
+            t.clear_caches()
 
 
 if D._CACHE_MAX > 100:  # a gateway: everything at hand from the start

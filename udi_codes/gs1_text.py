@@ -276,8 +276,8 @@ def _facts_of(ai, value, year, key):
         info[2],
         info[3] and value[4:6] == "00",
         info[4],
-        "(" + ai + ")" + (value if value.find("(") < 0 else value.replace("(", "\\(")),
-        value if not value.strip(_UNRESERVED) else pct(value),
+        hri_piece(ai, value),
+        dl_value(value),
         year,
         None,
     )
@@ -286,6 +286,20 @@ def _facts_of(ai, value, year, key):
             _facts.clear()
         _facts[key] = f
     return f
+
+
+def hri_piece(ai, value):
+    return "(" + ai + ")" + hri_value(value)
+
+
+def hri_value(value):
+    # A value as it goes into HRI: a "(" inside it escaped with a backslash.
+    return value if value.find("(") < 0 else value.replace("(", "\\(")
+
+
+def dl_value(value):
+    # A value as it goes into a Digital Link (percent-encoded when needed).
+    return value if not value.strip(_UNRESERVED) else pct(value)
 
 
 def _swallowed(value, candidates):
@@ -332,18 +346,8 @@ def to_scan_data(pairs, symbology="]d2"):
 
 
 def to_hri(pairs):
-    # "(01)...(17)..." with "(" in a value escaped as "\(".
-    seq = tuple(ai for ai, _ in pairs)
-    fmt = _hri_formats.get(seq)
-    if fmt is None:
-        fmt = "".join("(" + ai + ")%s" for ai in seq)
-        if len(_hri_formats) >= D._CACHE_MAX:
-            _hri_formats.clear()
-        _hri_formats[seq] = fmt
-    return fmt % tuple(v if v.find("(") < 0 else v.replace("(", "\\(") for _, v in pairs)
-
-
-_hri_formats = {}
+    # "(01)...(17)..." with "(" in a value escaped as "\\(".
+    return "".join([hri_piece(ai, value) for ai, value in pairs])
 
 
 DL_DOMAIN = "https://id.gs1.org"
@@ -376,7 +380,7 @@ def to_dl_uri(pairs, domain=DL_DOMAIN, ais=None):
     values = {}
     for ai, value in pairs:
         if ai not in values:
-            values[ai] = value if not value.strip(_UNRESERVED) else pct(value)
+            values[ai] = dl_value(value)
     return domain + fmt % tuple(values[ai] for ai in order)
 
 
@@ -427,5 +431,5 @@ def _seq_fits(seq, all_seqs, present):
 
 
 def clear_caches():
-    for cache in (_facts, _frames, _hidden, _info, _dl_plans, _hri_formats):
+    for cache in (_facts, _frames, _hidden, _info, _dl_plans):
         cache.clear()

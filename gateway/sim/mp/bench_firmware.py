@@ -27,6 +27,9 @@ async def main(host, port, root):
     gc.collect()
     out["connected"] = ok
     out["free_after_boot_bytes"] = gc.mem_free()
+    import micropython
+
+    micropython.qstr_info()  # "qstr pool: ..." line: the names interned in the heap
     # pre-check time for a typical GS1 UDI scan (new serial each time)
     # best of 5 rounds of 500: the machine's other load only ever adds time
     n = 500

@@ -22,7 +22,9 @@ vfs.mount(vfs.VfsRom(rom), "/rom")
 sys.path.insert(0, "/rom")
 import gc
 
-gc.collect()
+# Compile, then drop the source text before running: on the device the
+# script is main.py in the image, and its text is not in the heap.
 with open(script) as f:
-    code = f.read()
-exec(compile(code, script, "exec"), {"__name__": "__main__"})
+    code = compile(f.read(), script, "exec")
+gc.collect()
+exec(code, {"__name__": "__main__"})

@@ -136,3 +136,17 @@ def test_changing_a_result_changes_nothing_handed_out_later():
         res["warnings"].append({"code": "x", "message": "x", "at": None})
         res["notes"].append({"code": "x", "message": "x", "at": None})
         assert json.dumps(udi_codes.parse(raw, "read", TODAY)) == clean, raw
+
+
+def test_a_failing_shortcut_never_fails_a_read(monkeypatch):
+    raw = LOT_PREFIX + "F1"
+    cold = json.dumps(udi_codes.parse(raw, "read", TODAY))
+
+    def broken(*args):
+        raise RuntimeError("shortcut broken")
+
+    for name in ("result", "learn"):
+        monkeypatch.setattr(gs1_items, name, broken)
+        monkeypatch.setattr(repeats, name, broken)
+    for _ in range(3):
+        assert json.dumps(udi_codes.parse(raw, "read", TODAY)) == cold

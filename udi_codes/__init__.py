@@ -27,9 +27,12 @@ def parse(raw, profile="read", today=None, rules=None, lean=False):
     if not isinstance(today, str) or not today:
         today = dates.today_iso()
     if _items is not None and rules is None and not lean and type(raw) is str:
-        res = _items.result(raw, profile, today)
-        if res is None:
-            res = _repeats.result(raw, profile, today)
+        try:
+            res = _items.result(raw, profile, today)
+            if res is None:
+                res = _repeats.result(raw, profile, today)
+        except Exception:  # a remembered result is a shortcut, never a way to fail
+            res = None
         if res is not None:
             return res
     year = _years.get(today)
@@ -55,9 +58,12 @@ def parse(raw, profile="read", today=None, rules=None, lean=False):
         R.warning(res, "expired", "expired on %s (reference date %s)" % (exp[:10], today), "expiry")
     res["valid"] = not res["errors"]
     if _items is not None and rules is None and not lean and res["raw"] is raw:
-        _repeats.learn(raw, res, profile, today)
-        if res["scheme"] == "gs1":
-            _items.learn(raw, res, profile, today)
+        try:
+            _repeats.learn(raw, res, profile, today)
+            if res["scheme"] == "gs1":
+                _items.learn(raw, res, profile, today)
+        except Exception:  # not kept: the next read takes the full way
+            pass
     return res
 
 

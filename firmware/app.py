@@ -41,8 +41,9 @@ def _tls(m, root):
 
 
 class Handheld:
-    def __init__(self, settings, board, root=".", device_id=None):
+    def __init__(self, settings, board, root=".", device_id=None, trial=False):
         self.s = settings
+        self.trial = trial  # this boot runs an update on trial (ota.Updater.on_boot)
         self.board = board
         self.root = root
         self.dev = device_id or settings.get("device_id") or board.device_id()
@@ -139,6 +140,7 @@ class Handheld:
             self.handle_scan(raw, now)
         except Exception:
             self.loop_errors += 1
+            precheck.release()
             gc.collect()
             if self.seq == seq:
                 self.refused += 1
@@ -168,7 +170,7 @@ class Handheld:
 
     def _on_answer(self, msg):
         self.answers += 1
-        if self.answers == 1:
+        if self.answers == 1 and self.trial:
             self._healthy()
         # "held": the gateway cannot store it yet and answers again once it has.
         if msg.get("verdict") != "held":
@@ -193,15 +195,20 @@ class Handheld:
             await commands.run(self, msg)
         finally:
             _forget("commands")
+            _forget("ota")  # an "ota" command that failed: the updater need not stay
 
     def _healthy(self):
-        # First answer from the gateway after a boot: an update on trial is good.
+        # First answer from the gateway after a boot: the update on trial is
+        # good.  The updater's code leaves the heap again afterwards.
         try:
             import ota
 
             ota.Updater(self.root, self.root + "/ota_staging", None).mark_healthy()
         except Exception:
             pass
+        finally:
+            _forget("ota")
+        self.trial = False
 
     async def _drain(self):
         # Deliver the outbox in order, a few in flight at once (PUBACK paces
@@ -215,6 +222,7 @@ class Handheld:
             except Exception:  # e.g. MemoryError on a full heap: the records stay, try again
                 self.loop_errors += 1
                 self.drain_batch = 1  # one record at a time needs the least heap
+                precheck.release()  # the engine's caches are a speed aid: the scans come first
                 gc.collect()
                 await asyncio.sleep(0.5)
                 continue
@@ -258,9 +266,9 @@ class Handheld:
                     break
                 e = [rid, _number(data, _BOOT), _number(data, _SEQ), False]
                 w.append(e)
-            self._sent = rid
             if not e[3]:
                 deliveries.append((e, await self.mqtt.publish_start(self.topics["scan"], data, 1)))
+            self._sent = rid  # after the publish: one that raised (MemoryError) goes on the next pass
         del batch  # the payloads are in the packets now
         if deliveries and self._resend_at is None:
             self._resend_at = ticks_add(now, backoff_ms(self.answer_timeout_ms, self.answer_timeout_max_ms, self.resends))
@@ -404,12 +412,13 @@ def load_settings(path="config.json"):
         _forget("settings")
 
 
-def main():
+def main(trial=False):
+    # trial: main.py found an update on trial at boot (ota.Updater.on_boot).
     from hw.board import Board
 
     s, problems = load_settings("config.json")
     board = Board(s)
     if board.wifi is not None:
         board.wifi.connect()
-    h = Handheld(s, board)
+    h = Handheld(s, board, trial=trial)
     asyncio.run(h.run())

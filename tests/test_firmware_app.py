@@ -352,3 +352,75 @@ def app_ticks():
     from timebase import ticks_ms
 
     return ticks_ms()
+
+
+class BrokerShortOfHeap(Broker):
+    # publish_start raises MemoryError once, on its second call (a full heap
+    # while the packet is built).
+    def __init__(self):
+        super().__init__()
+        self.calls = 0
+
+    async def publish_start(self, topic, data, qos):
+        self.calls += 1
+        if self.calls == 2:
+            raise MemoryError("memory allocation failed")
+        return await super().publish_start(topic, data, qos)
+
+
+def test_a_scan_whose_publish_ran_out_of_heap_goes_on_the_next_pass(handheld):
+    # Not after the answer timeout: the scans behind it would wait that long too.
+    import asyncio
+
+    h = handheld
+    h.mqtt = b = BrokerShortOfHeap()
+    for n in range(3):
+        h.handle_scan(SCAN + str(n).encode(), 10000 * n)
+    with pytest.raises(MemoryError):
+        asyncio.run(h._deliver())
+    assert b.published == [1]
+    deliver_all(h)
+    assert b.published == [1, 2, 3] and h.resends == 0
+    for seq in (1, 2, 3):
+        answer(h, seq)
+    assert h.outbox.depth() == 0
+
+
+def test_short_of_heap_the_engine_forgets_its_caches_and_loaded_schemes(handheld):
+    import precheck
+    import udi_codes
+    from udi_codes import gs1
+
+    assert precheck.check("]d201069012345678921727123110LOT2024A\x1d21SN1")[0] == "good"
+    precheck.check("MA.156.M0.100001.0AB12345678.V01.S1.P202612.L2024A")
+    assert gs1._verdicts and "ma" in udi_codes._modules
+    precheck.release()
+    assert not gs1._verdicts and not gs1._stems and not udi_codes._modules
+    assert "udi_codes.ma" not in sys.modules
+    # and reads the same afterwards
+    assert precheck.check("]d201069012345678921727123110LOT2024A\x1d21SN2")[0] == "good"
+
+
+def test_the_updater_is_imported_only_for_an_update_on_trial_and_leaves_again(tmp_path):
+    import app
+    from simboard import SimBoard
+
+    s = base_settings()
+    s["engine"]["kind"] = "line"
+    sys.modules.pop("ota", None)
+    pending = tmp_path / "ota_pending.json"
+    pending.write_text(json.dumps({"state": "pending", "version": "9.9.9", "boots": 1}))
+    # main.py found no update on trial (trial=False): the updater is not run
+    h = app.Handheld(s, SimBoard("hhota"), str(tmp_path), "hhota")
+    h.handle_scan(SCAN, 100)
+    answer(h, 1)
+    assert pending.exists() and "ota" not in sys.modules
+    h.outbox.close()
+    # An update on trial: the first answer commits it, and the updater leaves.
+    h = app.Handheld(s, SimBoard("hhota"), str(tmp_path), "hhota", trial=True)
+    h.handle_scan(SCAN + b"2", 100)
+    answer(h, 1)
+    assert not pending.exists() and not h.trial
+    assert json.loads((tmp_path / "ota_result.json").read_text())["result"] == "ok"
+    assert "ota" not in sys.modules
+    h.outbox.close()

@@ -152,6 +152,15 @@ def scheme_module(name):
     return m
 
 
+def clear_caches():
+    # Forget everything remembered to go faster: cached verdicts and lot
+    # templates, and the scheme modules loaded on demand (they load again
+    # when needed).  A handheld short of heap calls this before retrying.
+    gs1.clear_caches()
+    if _modules:
+        _drop_all()
+
+
 def _drop_all():
     import sys
 

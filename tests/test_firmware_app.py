@@ -386,7 +386,9 @@ def test_a_scan_whose_publish_ran_out_of_heap_goes_on_the_next_pass(handheld):
     assert h.outbox.depth() == 0
 
 
-def test_short_of_heap_the_engine_forgets_its_caches_and_loaded_schemes(handheld):
+def test_short_of_heap_the_engine_forgets_its_caches_and_loaded_schemes(monkeypatch):
+    import types
+
     import precheck
     import udi_codes
     from udi_codes import gs1
@@ -395,10 +397,15 @@ def test_short_of_heap_the_engine_forgets_its_caches_and_loaded_schemes(handheld
     precheck.check("MA.156.M0.100001.0AB12345678.V01.S1.P202612.L2024A")
     assert gs1._verdicts and "ma" in udi_codes._modules
     precheck.release()
-    assert not gs1._verdicts and not gs1._stems and not udi_codes._modules
-    assert "udi_codes.ma" not in sys.modules
-    # and reads the same afterwards
-    assert precheck.check("]d201069012345678921727123110LOT2024A\x1d21SN2")[0] == "good"
+    assert not gs1._verdicts and not gs1._stems
+    assert "ma" in udi_codes._modules  # a gateway (CPython) keeps its scheme modules
+    assert precheck.check("]d201069012345678921727123110LOT2024A\x1d21SN2")[0] == "good"  # reads the same
+    # A handheld (a small heap, _ROOM set) drops the ones it loaded on demand.
+    monkeypatch.setattr(udi_codes, "_ROOM", 64 * 1024)
+    monkeypatch.setattr(udi_codes, "_modules", {"zz_scheme": types.ModuleType("udi_codes.zz_scheme")})
+    monkeypatch.setitem(sys.modules, "udi_codes.zz_scheme", udi_codes._modules["zz_scheme"])
+    precheck.release()
+    assert not udi_codes._modules and "udi_codes.zz_scheme" not in sys.modules
 
 
 def test_the_updater_is_imported_only_for_an_update_on_trial_and_leaves_again(tmp_path):

@@ -154,10 +154,12 @@ def scheme_module(name):
 
 def clear_caches():
     # Forget everything remembered to go faster: cached verdicts and lot
-    # templates, and the scheme modules loaded on demand (they load again
-    # when needed).  A handheld short of heap calls this before retrying.
+    # templates and, on a small heap, the scheme modules loaded on demand
+    # (they load again when needed).  A handheld short of heap calls this
+    # before retrying; a gateway keeps its modules (gs1_lint keeps their
+    # linters there).
     gs1.clear_caches()
-    if _modules:
+    if _ROOM and _modules:
         _drop_all()
 
 

@@ -2,18 +2,25 @@
 pre-check time per typical GS1 UDI scan, heap allocated per scan, and free
 heap after boot with everything running at -X heapsize=100K.
 
-    .venv/bin/python bench/firmware.py [--heap 100K]
+    .venv/bin/python bench/firmware.py [--heap 100K] [--no-32bit]
 
-Starts its own mosquitto on 127.0.0.1; the last line is a JSON object with
-precheck_us, heap_per_scan_bytes, free_after_boot_bytes (and free heap after
-20 scans, what is still undelivered after 5 s, exceptions the firmware's
-loops survived).
+Starts its own broker on 127.0.0.1 and the gateway's ingest; the last line is
+a JSON object with precheck_us, heap_per_scan_bytes, free_after_boot_bytes
+(and free heap after 20 scans, what is still undelivered after 5 s,
+exceptions the firmware's loops survived).
+
+The unix port is 64-bit: pointers, and so nearly every object, are twice
+their size on the ESP32.  The same benchmark then runs on MicroPython's
+WebAssembly port (32-bit, from npm, under Node) and adds
+free_after_boot_32bit_bytes: 100 KiB of 16-byte GC blocks less the heap the
+firmware took there at the same point (heap_after_boot_32bit_bytes).
 """
 
 import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -25,11 +32,49 @@ from gateway.broker import EmbeddedBroker  # noqa: E402
 from gateway.sim import vm  # noqa: E402
 
 TARGETS = {"precheck_us": 50, "heap_per_scan_bytes": 4096, "free_after_boot_bytes": 40 * 1024}
+# MicroPython's WebAssembly port, pinned: a 32-bit VM with ROMFS and asyncio.
+MPWASM = "@micropython/micropython-webassembly-pyscript@1.29.0-6"
+MPWASM_DIR = os.path.join(os.path.expanduser("~"), ".cache", "udi-edge", "mpwasm")
+
+
+def usable(heap, block):
+    # Bytes of GC blocks in a heap of `heap` bytes: MicroPython's allocation
+    # table takes 2 bits and its finaliser table 1 bit per block.
+    return int(heap / (block + 3 / 8)) * block
+
+
+def micropython_wasm():
+    mjs = os.path.join(MPWASM_DIR, "node_modules", *MPWASM.rsplit("@", 1)[0].split("/"), "micropython.mjs")
+    if not os.path.exists(mjs):
+        os.makedirs(MPWASM_DIR, exist_ok=True)
+        subprocess.run(["npm", "install", "--no-save", "--prefix", MPWASM_DIR, MPWASM], check=True,
+                       stdout=subprocess.DEVNULL)
+    return mjs
+
+
+def run_32bit(port, heap):
+    # bench_firmware on the WebAssembly port -> its JSON result (or an error).
+    root = tempfile.mkdtemp(prefix="udi-bench-fw32-")
+    shutil.copy(os.path.join(vm.bundle(), "config.json"), root)
+    try:
+        cmd = ["node", os.path.join(vm.WASM, "run.mjs"), micropython_wasm(), vm.wasm_image(), root, "bench_firmware",
+               "127.0.0.1", str(port), "/flash"]
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.SubprocessError) as e:
+        return {"error_32bit": str(e)}
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    if not lines:
+        return {"error_32bit": ((p.stdout + p.stderr).strip().splitlines() or ["no output"])[-1][:300]}
+    r = json.loads(lines[-1])
+    used = r["heap_after_boot_bytes"]
+    return {"heap_after_boot_32bit_bytes": used, "free_after_boot_32bit_bytes": usable(vm.heap_bytes(heap), 16) - used,
+            "asyncio_before_32bit": r.get("asyncio_before"), "maxsize_32bit": r.get("maxsize"), "connected_32bit": r["connected"], "undelivered_32bit": r["undelivered"]}
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--heap", default="100K")
+    ap.add_argument("--no-32bit", dest="bits32", action="store_false", help="skip the WebAssembly (32-bit) run")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="udi-bench-fw-")
     broker = EmbeddedBroker(tmp, 0).start()  # port 0: any free port
@@ -48,6 +93,7 @@ def main():
             env=vm.env((os.path.join(ROOT, "gateway", "sim", "mp"),)), cwd=vm.bundle(),
             capture_output=True, text=True, timeout=300,
         )
+        r32 = run_32bit(port, args.heap) if args.bits32 else {}
     finally:
         ingest.stop()
         broker.stop()
@@ -64,12 +110,17 @@ def main():
             fields = dict(f.strip().split("=") for f in line[len("qstr pool:"):].split(","))
             r["boot_qstr_names"] = int(fields["n_qstr"])
             r["boot_qstr_bytes"] = int(fields["n_total_bytes"])
-    for k, target in TARGETS.items():
+    r.update(r32)
+    if args.bits32 and "free_after_boot_32bit_bytes" in r:
+        targets = dict(TARGETS, free_after_boot_32bit_bytes=TARGETS["free_after_boot_bytes"])
+    else:
+        targets = TARGETS
+    for k, target in targets.items():
         if r[k] is None:
             good = False
         else:
             good = r[k] >= target if k.startswith("free") else r[k] <= target
-        print("%-24s %10s   target %s %s  %s" % (k, r[k], ">=" if k.startswith("free") else "<=", target, "ok" if good else "MISSED"))
+        print("%-28s %10s   target %s %s  %s" % (k, r[k], ">=" if k.startswith("free") else "<=", target, "ok" if good else "MISSED"))
     r.update({"heap": args.heap, "machine": "%s, %d cores" % (platform.machine(), os.cpu_count())})
     print(json.dumps(r))
     return 0

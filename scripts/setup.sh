@@ -16,6 +16,9 @@ EXTRAS="[sim]"
 APT_PACKAGES=(mosquitto postgresql libusb-1.0-0 fonts-arphic-gbsn00lp)
 # chromium: the panel's browser tests (Playwright drives Debian's chromium).
 [ "${1:-}" = "--test" ] && APT_PACKAGES+=(chromium)
+# node + npm: the firmware's tests on MicroPython's 32-bit WebAssembly port
+# (from npm; the unix port is 64-bit).  Any node already installed will do.
+[ "${1:-}" = "--test" ] && ! command -v npm >/dev/null 2>&1 && APT_PACKAGES+=(nodejs npm)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -40,3 +40,30 @@ def test_every_shipped_file_compiles_and_lands_in_the_romfs_image(tmp_path):
         assert "app.mpy" in top and "udi_codes" in top and "engines" in top
         assert "main.py" not in top and "config.json" not in top
         assert "gs1.mpy" in engine and "messages.mpy" not in engine
+
+
+def test_the_simulators_modules_run_from_their_own_rom_image(tmp_path):
+    # What stands in for the device's ROM-resident board and main.py must not
+    # take the heap the firmware is measured in: the sim modules load from a
+    # second image (/sim), the firmware from /rom, and a sim script given by
+    # path runs as a module from the image.
+    import subprocess
+
+    import pytest
+    from micropython_vm import binary
+
+    from gateway.sim import vm
+
+    if binary() is None:
+        pytest.skip("needs the MicroPython VM")
+    cmd = vm.command(os.path.join(vm.SIM_MP, "handhelds.py"), "100K")
+    assert cmd[-1] == "handhelds"  # imported from the image, not compiled into the heap
+    images = cmd[-2].split(":")
+    assert images == [vm.romfs_image(), vm.sim_image()]
+    assert cmd[2] == "heapsize=%d" % (100 * 1024 + sum(os.path.getsize(i) for i in images) + 4096)
+    script = tmp_path / "where.py"
+    script.write_text("import simboard, app\nprint(simboard.__file__, app.__file__)\n")
+    p = subprocess.run(vm.command(str(script), "100K"), env=vm.env((vm.SIM_MP,)), cwd=vm.bundle(),
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["/sim/simboard.mpy", "/rom/app.mpy"]

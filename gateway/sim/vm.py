@@ -43,13 +43,71 @@ def romfs_image(bundle_dir=None):
     return (bundle_dir or bundle()) + ".romfs"
 
 
+SIM_MP = os.path.dirname(BOOT_ROMFS)
+_sim_image = None
+
+
+def sim_image():
+    # The simulators' own VM modules (gateway/sim/mp: the simulated board,
+    # the handhelds runner, the firmware benchmark) as a second ROMFS image.
+    # On the device the board's modules and main.py load from ROM too: what
+    # stands in for them must not take heap the firmware would have.
+    global _sim_image
+    if _sim_image is None:
+        sys.path.insert(0, os.path.join(ROOT, "tools"))
+        import build_firmware
+        import build_mpy
+
+        staging = bundle() + "-sim"
+        os.makedirs(staging, exist_ok=True)
+        for name in sim_modules():
+            subprocess.run([build_mpy.mpy_cross(), "-O2", "-s", name, "-o", os.path.join(staging, name[:-3] + ".mpy"),
+                            os.path.join(SIM_MP, name)], check=True)
+        _sim_image = build_firmware.build_romfs(staging, staging + ".romfs")
+    return _sim_image
+
+
+WASM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wasm")
+
+
+def wasm_image():
+    # One image for the WebAssembly port, which mounts a single ROMFS: the
+    # firmware's modules, the sim modules and wasmnet (its asyncio streams).
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import build_firmware
+    import build_mpy
+
+    staging = bundle() + "-wasm"
+    if os.path.isdir(staging):
+        shutil.rmtree(staging)
+    shutil.copytree(bundle(), staging)
+    for name in build_firmware.AS_SOURCE + build_firmware.DATA:
+        os.remove(os.path.join(staging, name))
+    for d, name in [(SIM_MP, n) for n in sim_modules()] + [(WASM, "wasmnet.py")]:
+        subprocess.run([build_mpy.mpy_cross(), "-O2", "-s", name, "-o", os.path.join(staging, name[:-3] + ".mpy"),
+                        os.path.join(d, name)], check=True)
+    return build_firmware.build_romfs(staging, staging + ".romfs")
+
+
+def sim_modules():
+    # romfs_boot.py mounts the images, so it runs as source.
+    return sorted(n for n in os.listdir(SIM_MP) if n.endswith(".py") and n != os.path.basename(BOOT_ROMFS))
+
+
 def command(script, heap="100K", romfs=True):
     # With romfs (the default, as on the device) the firmware's modules are
     # imported from the ROMFS image mapped outside the GC heap, like the
-    # ESP32's memory-mapped ROM partition; the script runs after mounting it.
+    # ESP32's memory-mapped ROM partition, and the simulators' modules from
+    # a second image; a script of theirs runs from there, any other one is
+    # compiled into the heap after mounting them.  The heap is enlarged by
+    # the images' size (and romfs_boot.py's own), so `heap` is what the
+    # firmware gets.
     if romfs:
-        image = romfs_image()
-        return [micropython(), "-X", "heapsize=%d" % (heap_bytes(heap) + os.path.getsize(image) + 4096), BOOT_ROMFS, image, script]
+        images = [romfs_image(), sim_image()]
+        size = heap_bytes(heap) + sum(os.path.getsize(i) for i in images) + 4096
+        if os.path.dirname(os.path.abspath(script)) == SIM_MP and os.path.basename(script) in sim_modules():
+            script = os.path.basename(script)[:-3]  # a module name: imported from the sim image
+        return [micropython(), "-X", "heapsize=%d" % size, BOOT_ROMFS, ":".join(images), script]
     return [micropython(), "-X", "heapsize=" + heap, script]
 
 

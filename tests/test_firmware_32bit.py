@@ -36,3 +36,12 @@ def test_firmware_boots_and_delivers_on_a_32_bit_vm(tmp_path):
     # The figure is the heap the firmware holds: a running handheld holds at
     # least its engine and MQTT client, and never more than the VM gave it.
     assert 0 < r["heap_after_boot_32bit_bytes"] < 100 * 1024
+
+
+def test_without_node_the_benchmark_reports_why_and_goes_on(monkeypatch):
+    # The 32-bit run is an addition to the unix figures: with no node on the
+    # PATH it returns the reason in the JSON instead of failing the benchmark.
+    monkeypatch.setenv("PATH", "/nonexistent")
+    r = bench.run_32bit(1, "100K")
+    assert set(r) == {"error_32bit"}
+    assert "'node'" in r["error_32bit"] or "'npm'" in r["error_32bit"]  # the program it could not find

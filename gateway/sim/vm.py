@@ -44,7 +44,26 @@ def romfs_image(bundle_dir=None):
 
 
 SIM_MP = os.path.dirname(BOOT_ROMFS)
+WASM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wasm")
 _sim_image = None
+
+
+def _tools():
+    # The firmware build's own modules (tools/): one mpy-cross and ROMFS recipe.
+    sys.path.insert(0, os.path.join(ROOT, "tools"))
+    import build_firmware
+    import build_mpy
+
+    return build_firmware, build_mpy
+
+
+def _compile_into(staging, sources):
+    # sources: .py paths -> staging/<name>.mpy, each named by its file name in tracebacks.
+    _, build_mpy = _tools()
+    for src in sources:
+        name = os.path.basename(src)
+        subprocess.run([build_mpy.mpy_cross(), "-O2", "-s", name, "-o", os.path.join(staging, name[:-3] + ".mpy"), src],
+                       check=True)
 
 
 def sim_image():
@@ -54,38 +73,28 @@ def sim_image():
     # stands in for them must not take heap the firmware would have.
     global _sim_image
     if _sim_image is None:
-        sys.path.insert(0, os.path.join(ROOT, "tools"))
-        import build_firmware
-        import build_mpy
-
+        build_firmware, _ = _tools()
         staging = bundle() + "-sim"
         os.makedirs(staging, exist_ok=True)
-        for name in sim_modules():
-            subprocess.run([build_mpy.mpy_cross(), "-O2", "-s", name, "-o", os.path.join(staging, name[:-3] + ".mpy"),
-                            os.path.join(SIM_MP, name)], check=True)
+        _compile_into(staging, [os.path.join(SIM_MP, n) for n in sim_modules()])
         _sim_image = build_firmware.build_romfs(staging, staging + ".romfs")
     return _sim_image
-
-
-WASM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "wasm")
 
 
 def wasm_image():
     # One image for the WebAssembly port, which mounts a single ROMFS: the
     # firmware's modules, the sim modules and wasmnet (its asyncio streams).
-    sys.path.insert(0, os.path.join(ROOT, "tools"))
-    import build_firmware
-    import build_mpy
-
+    build_firmware, _ = _tools()
     staging = bundle() + "-wasm"
     if os.path.isdir(staging):
         shutil.rmtree(staging)
     shutil.copytree(bundle(), staging)
     for name in build_firmware.AS_SOURCE + build_firmware.DATA:
         os.remove(os.path.join(staging, name))
-    for d, name in [(SIM_MP, n) for n in sim_modules()] + [(WASM, "wasmnet.py")]:
-        subprocess.run([build_mpy.mpy_cross(), "-O2", "-s", name, "-o", os.path.join(staging, name[:-3] + ".mpy"),
-                        os.path.join(d, name)], check=True)
+    sim_image()
+    for name in os.listdir(bundle() + "-sim"):
+        shutil.copy(os.path.join(bundle() + "-sim", name), staging)
+    _compile_into(staging, [os.path.join(WASM, "wasmnet.py")])
     return build_firmware.build_romfs(staging, staging + ".romfs")
 
 

@@ -100,6 +100,8 @@ class Member(threading.Thread):
     """This gateway in the site: a beat every BEAT_S, and print jobs other
     gateways started on this gateway's printers picked up every second."""
 
+    RETRY_S = 1.0  # job pick-up, and a retry while the database is away
+
     def __init__(self, engine, gateway_id, print_jobs=None, stats=None, api=None):
         super().__init__(name="udi-site", daemon=True)
         self.engine = engine
@@ -114,7 +116,7 @@ class Member(threading.Thread):
     def run(self):
         next_beat = 0.0
         first = True
-        failing = False
+        down_since = None  # monotonic time of the first failure of an outage
         while not self.stop_event.is_set():
             try:  # a lost database must not end the thread: it comes back
                 if time.monotonic() >= next_beat:
@@ -124,12 +126,14 @@ class Member(threading.Thread):
                     next_beat = time.monotonic() + BEAT_S
                 if self.print_jobs is not None:
                     self.print_jobs.pick_up()
-                failing = False
+                if down_since is not None:  # the outage's end, once, so the log shows how long it lasted
+                    log.warning("site beat / job pick-up works again after %.0f s", time.monotonic() - down_since)
+                    down_since = None
             except Exception:
-                if not failing:  # once per outage, not every second
-                    log.exception("site beat / job pick-up failed; trying again every second")
-                failing = True
-            self.stop_event.wait(1.0)
+                if down_since is None:  # once per outage, not every second
+                    log.exception("site beat / job pick-up failed; trying again every %g s", self.RETRY_S)
+                    down_since = time.monotonic()
+            self.stop_event.wait(self.RETRY_S)
 
     def stop(self):
         self.stop_event.set()

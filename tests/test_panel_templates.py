@@ -42,6 +42,14 @@ def versions(store, name):
                                          .order_by(label_templates.c.version))]
 
 
+def new_job_option(client, name):
+    # The template's entry in the new-job form's template list, as the operator reads it (English).
+    client.cookies.set("panel_lang", "en")
+    page_html = client.get("/panel/jobs/new").text
+    option = re.search(r'<option value="%s"[^>]*>([^<]*)</option>' % re.escape(name), page_html)
+    return html.unescape(option.group(1)).strip()
+
+
 def edit_form(page_html):
     """Every input of the admin's edit form with its current value."""
     form = page_html.split('id="edit-form"', 1)[1].split("</form>", 1)[0]
@@ -255,9 +263,13 @@ def test_a_job_created_after_an_edit_uses_it_and_an_older_job_keeps_its_version(
     r = client.post("/panel/jobs", data=spec, follow_redirects=False)
     assert r.status_code == 303, r.text
     old_id = int(r.headers["location"].split("/")[-1].split("?")[0])
+    assert new_job_option(client, "udi-item-dm").endswith("· v1")  # the version the job just recorded
     form = edit_form(client.get("/panel/templates/udi-item-dm").text)
     form.update(csrf=csrf, **{"fmt.lot_line": "LOT NO. {lot}"})
     assert client.post("/panel/templates/udi-item-dm", data=form, follow_redirects=False).status_code == 303
+    # the new-job form says which version a job made now records, and that it was edited in the panel
+    assert new_job_option(client, "udi-item-dm").endswith("· v2 (changed in the panel)")
+    assert new_job_option(client, "drug-20").endswith("· v1")
     r = client.post("/panel/jobs", data=spec, follow_redirects=False)
     new_id = int(r.headers["location"].split("/")[-1].split("?")[0])
     assert jobs.get(old_id)["template_version"] == 1 and jobs.get(new_id)["template_version"] == 2

@@ -210,7 +210,9 @@ def _form_choices(engine):
         prods = [dict(r) for r in c.execute(select(products.c.di, products.c.name, products.c.level)
                                             .order_by(products.c.di).limit(2000)).mappings()]
         prns = [dict(r) for r in c.execute(select(printers.c.name, printers.c.dpi).order_by(printers.c.name)).mappings()]
-    return prods, prns, T.list_templates()
+    # Each template as the version a job made now records (.version, .source),
+    # so the operator sees which one the labels will be printed from.
+    return prods, prns, [template_versions.current(engine, t.name) for t in T.list_templates()]
 
 
 @router.get("/panel/jobs", include_in_schema=False)

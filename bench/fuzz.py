@@ -32,7 +32,7 @@ sys.path.insert(0, ROOT)
 ATHERIS_TARGETS = ["code_engine", "scan_payload", "zpl_template", "sheet_import"]
 # test file -> target it fuzzes (the counts come from the oracles themselves)
 TEST_FILES = ["tests/test_fuzz_code_engine.py", "tests/test_fuzz_scan_payload.py", "tests/test_fuzz_zpl_template.py",
-              "tests/test_fuzz_sheet_import.py", "tests/test_fuzz_api.py"]
+              "tests/test_fuzz_sheet_import.py", "tests/test_fuzz_api.py", "tests/test_fuzz_panel_forms.py"]
 MAX_RESTARTS = 5
 
 

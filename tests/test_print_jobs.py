@@ -16,6 +16,7 @@ from gateway.store import Store
 TODAY = "2026-11-22"
 GTIN = "06901234567892"
 CASE = "16901234567899"
+LOT_ONLY = "06942221707006"  # a lot-controlled product: its PI has lot and expiry, no serial
 
 
 @pytest.fixture
@@ -36,6 +37,8 @@ def jobs(db_url, printer):
              "pi_lot": True, "pi_serial": True, "pi_mfg": False, "pi_expiry": True, "source": "udid", "updated_at": 0},
             {"di": CASE, "primary_di": GTIN, "name": "一次性使用无菌注射器", "contains_di": GTIN, "contains_qty": 10,
              "level": "箱", "source": "udid", "updated_at": 0},
+            {"di": LOT_ONLY, "primary_di": LOT_ONLY, "name": "医用纱布", "reg_no": "苏械注准20172640001", "pi_lot": True, "pi_serial": False,
+             "pi_mfg": False, "pi_expiry": True, "source": "udid", "updated_at": 0},
         ]:
             c.execute(insert(products).values(**row))
     return j
@@ -67,6 +70,25 @@ def test_a_job_prints_what_the_master_declares_and_reconciles(jobs, printer):
     # the label carries lot, expiry and serial (declared), no production date (not declared)
     zpl = printer.printed[0]["zpl"]
     assert "10L2026A" in zpl and "1728103" in zpl and "21" + rows[0]["serial"] in zpl and "11261101" not in zpl
+
+
+def test_a_lot_level_job_has_no_serials_and_reconciles_by_the_printers_counter(jobs, printer):
+    # Found by the panel's form fuzzing: labels without a serial have no
+    # ledger rows, and such a job ended "0 good labels, 6 short" with the
+    # ledger and the counter "disagreeing", though every label was printed.
+    from gateway.printing import reprint
+
+    job = jobs.create(LOT_ONLY, "udi-item-dm", "line1", 6, lot="L7", expiry="2028-10-31")
+    jobs.start(job["id"])
+    done = wait_state(jobs, job["id"], ("done",))
+    assert job_serials(jobs, job["id"]) == [] and printer.total_labels == 6
+    # the same symbol on every label: GTIN, expiry, lot, and no serial AI (21)
+    symbols = {p["zpl"].split("^BX", 1)[1].split("^FD", 1)[1].split("^FS", 1)[0] for p in printer.printed}
+    assert symbols == {"_10106942221707006" + "17281031" + "10L7"}
+    rec = done["reconciliation"]
+    assert (rec["good_labels"], rec["printed_ledger"], rec["printer_counter"], rec["agrees"]) == (6, 6, 6, True)
+    after = reprint.reconciliation(jobs, jobs.get(job["id"]))
+    assert (after["good"], after["short"], after["problems"], after["agrees"]) == (6, 0, [], True)
 
 
 def test_paper_out_holds_then_resume_prints_every_serial_once(jobs, printer):

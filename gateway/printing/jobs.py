@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from gateway.printing import status as S
 from gateway.printing import template_versions
@@ -27,7 +27,7 @@ from gateway.printing import templates as T
 from gateway.printing.ledger import Ledger, audit
 from gateway.printing.transports import PrinterError, open_printer
 from gateway.store import storage_outage
-from gateway.schema import print_jobs, printers, products, serials
+from gateway.schema import label_checks, print_jobs, printers, products, serials
 from udi_codes.checkchars import gs1_mod10
 
 log = logging.getLogger("udi_edge.printing")
@@ -109,6 +109,21 @@ def sscc_pool(job):
         raise JobError([problem("sscc_prefix", "sscc_prefix",
                                 "a case label needs sscc_prefix: extension digit + GS1 company prefix, 8-12 digits")])
     return "sscc:" + prefix, 17 - len(prefix)
+
+
+def good_labels(engine, job_id, states, counts):
+    """A job's good labels.  Serialised ones from the ledger (one row per
+    label: printed or verified).  Lot-level ones have no serial, so no
+    ledger rows: the labels the printer's counter counted for the job
+    (counts["printed"]) less those that failed their check (such a label is
+    not printed again: it leaves the job short)."""
+    if states:
+        return states.get("printed", 0) + states.get("verified", 0)
+    with engine.connect() as c:
+        failed = c.execute(select(func.count()).select_from(label_checks).where(
+            label_checks.c.job_id == job_id, label_checks.c.serial_id.is_(None),
+            label_checks.c.passed.is_(False))).scalar() or 0
+    return max(((counts or {}).get("printed") or 0) - failed, 0)
 
 
 def unique_values(ledger, job, unique, n, job_id, label_no):
@@ -599,7 +614,7 @@ class Runner(threading.Thread):
         odo = self._odometer(printer)
         counts.pop("_check_deadline", None)
         states = self.jobs.ledger.counts(self.job_id)
-        good = states.get("printed", 0) + states.get("verified", 0)
+        good = good_labels(self.jobs.engine, self.job_id, states, counts)
         rejected = job.get("rejected") or 0
         rec = {"quantity": job["quantity"], "good_labels": good, "verified": states.get("verified", 0),
                "rejected": rejected, "printed_ledger": good + rejected,

@@ -23,7 +23,7 @@ from sqlalchemy import func, select, update
 from gateway.printing import status as S
 from gateway.printing import template_versions
 from gateway.printing import templates as T
-from gateway.printing.jobs import FINAL, label_plan
+from gateway.printing.jobs import FINAL, good_labels, label_plan
 from gateway.printing.ledger import LedgerError, audit
 from gateway.printing.transports import PrinterError
 from gateway.schema import print_audit, print_jobs, serials
@@ -232,7 +232,7 @@ def reconciliation(jobs, job):
         acts = dict(c.execute(select(print_audit.c.action, func.count()).where(
             print_audit.c.job_id == job["id"], print_audit.c.action.in_(("reprint_same", "reprint_new")))
             .group_by(print_audit.c.action)).all())
-    good = states.get("printed", 0) + states.get("verified", 0)
+    good = good_labels(jobs.engine, job["id"], states, counts)
     # At the end: the job's own reconciliation (done), else what the runner last counted (cancelled /
     # failed; the runner marks exactly as many labels printed as the counter moved), else nothing
     # was counted: fine when nothing was printed, unknown otherwise.

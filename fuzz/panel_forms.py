@@ -27,9 +27,10 @@ import time
 import warnings
 from urllib.parse import urlencode, urlsplit
 
+from sqlalchemy import insert, update
+
 from fuzz import api
 from fuzz.budget import count
-from sqlalchemy import insert, update
 from gateway.panel import mount_panel, users
 from gateway.printing import discovery
 from gateway.schema import alerts, products
@@ -101,7 +102,11 @@ class PanelRig(api.ApiRig):
     def __init__(self, db_url):
         self._scan = discovery.scan
         discovery.scan = lambda hosts, port=9100, **kw: self._scan(["127.0.0.1"] if hosts else [], port, **kw)
-        super().__init__(db_url)
+        try:
+            super().__init__(db_url)
+        except BaseException:
+            discovery.scan = self._scan
+            raise
         mount_panel(self.app)
         # jobs of the seeded syringe, serialised here (its labels get ledger rows): the job pages and their forms
         with self.store.engine.begin() as c:

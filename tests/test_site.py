@@ -3,21 +3,12 @@ outage: it keeps running, logs the outage once (not every retry) and its
 end once, and its beat is back in `gateways` afterwards."""
 
 import logging
-import time
 
 from sqlalchemy import create_engine, select
+from test_devices import wait_for
 
 from gateway import site
 from gateway.schema import gateways, metadata
-
-
-def wait_for(cond, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(0.02)
-    return False
 
 
 class Outage:
